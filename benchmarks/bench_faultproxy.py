@@ -1,0 +1,264 @@
+"""Overhead of the embedded fault proxy with no toxics, against a direct connection.
+
+    python benchmarks/bench_faultproxy.py [--mb 256] [--pings 3000] [--rounds 3]
+
+Same client, same upstream, same payloads; only the path differs:
+
+    direct:    client -> upstream
+    proxied:   client -> fault proxy -> upstream
+
+The upstream runs in its own process. The proxy runs two ways: as a child process (its own
+interpreter, like a real Toxiproxy), and embedded in the client's process on a background thread
+(what ``open_fault_proxy(None)`` does), where it shares the GIL with the client. Goals (from the
+issue): proxied throughput >= 0.7x direct, p50 latency added < 1 ms.
+
+One invocation runs ``--rounds`` rounds; each round measures direct, child-process and embedded
+back to back, so load from other work on the machine hits all three alike, and the table shows
+the median round (throughput) or the pooled samples (latency). Nothing is retried or tuned to
+meet the goals: the verdict printed is whatever these numbers say.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+
+import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from harness.faultproxy import EmbeddedFaultProxy, FaultProxyProcess  # noqa: E402
+
+CHUNK = 1024 * 1024
+RESPONSE_64K = 64 * 1024
+
+
+# -- the upstream (its own process) ----------------------------------------------------------------
+
+
+def _serve_connection(conn: socket.socket) -> None:
+    """First byte picks the mode: U = swallow bytes then answer b"k"; D<n> = send n bytes;
+    P = echo 64-byte pings; G = answer each 1-byte request with 64 KB."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with conn:
+        mode = conn.recv(1)
+        if mode == b"U":
+            size = int.from_bytes(_exact(conn, 8), "big")
+            view = memoryview(bytearray(CHUNK))
+            left = size
+            while left:
+                got = conn.recv_into(view, min(CHUNK, left))
+                if not got:
+                    return
+                left -= got
+            conn.sendall(b"k")
+        elif mode == b"D":
+            size = int.from_bytes(_exact(conn, 8), "big")
+            block = os.urandom(CHUNK)
+            while size:
+                n = min(size, CHUNK)
+                conn.sendall(block[:n] if n < CHUNK else block)
+                size -= n
+        elif mode == b"P":
+            while data := _exact(conn, 64):
+                conn.sendall(data)
+        elif mode == b"G":
+            body = os.urandom(RESPONSE_64K)
+            while conn.recv(1):
+                conn.sendall(body)
+
+
+def _exact(conn: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        part = conn.recv(n - len(data))
+        if not part:
+            return b""
+        data += part
+    return data
+
+
+def _upstream_main(port_pipe: multiprocessing.connection.Connection) -> None:
+    server = socket.create_server(("127.0.0.1", 0), backlog=128)
+    port_pipe.send(server.getsockname()[1])
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=_serve_connection, args=(conn,), daemon=True).start()
+
+
+# -- the client measurements ----------------------------------------------------------------------
+
+
+def _connect(port: int, mode: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.sendall(mode)
+    return sock
+
+
+def upload_mb_s(port: int, total: int) -> float:
+    block = os.urandom(CHUNK)
+    with _connect(port, b"U") as sock:
+        start = time.perf_counter()
+        sock.sendall(total.to_bytes(8, "big"))
+        for _ in range(total // CHUNK):
+            sock.sendall(block)
+        assert sock.recv(1) == b"k"
+        return total / (time.perf_counter() - start) / 1e6
+
+
+def download_mb_s(port: int, total: int) -> float:
+    view = memoryview(bytearray(CHUNK))
+    with _connect(port, b"D") as sock:
+        start = time.perf_counter()
+        sock.sendall(total.to_bytes(8, "big"))
+        left = total
+        while left:
+            got = sock.recv_into(view, min(CHUNK, left))
+            assert got, "closed early"
+            left -= got
+        return total / (time.perf_counter() - start) / 1e6
+
+
+def ping_us(port: int, count: int) -> list[float]:
+    payload = b"p" * 64
+    times = []
+    with _connect(port, b"P") as sock:
+        for i in range(count + 100):
+            start = time.perf_counter()
+            sock.sendall(payload)
+            got = 0
+            while got < 64:
+                got += len(sock.recv(64 - got))
+            if i >= 100:  # warm-up
+                times.append((time.perf_counter() - start) * 1e6)
+    return times
+
+
+def get64k_us(port: int, count: int) -> list[float]:
+    view = memoryview(bytearray(RESPONSE_64K))
+    times = []
+    with _connect(port, b"G") as sock:
+        for i in range(count + 20):
+            start = time.perf_counter()
+            sock.sendall(b"?")
+            got = 0
+            while got < RESPONSE_64K:
+                got += sock.recv_into(view[got:])
+            if i >= 20:
+                times.append((time.perf_counter() - start) * 1e6)
+    return times
+
+
+@dataclass
+class Result:
+    uploads: list[float] = field(default_factory=list)
+    downloads: list[float] = field(default_factory=list)
+    ping: list[float] = field(default_factory=list)
+    get64k: list[float] = field(default_factory=list)
+
+    @property
+    def upload(self) -> float:
+        return statistics.median(self.uploads)
+
+    @property
+    def download(self) -> float:
+        return statistics.median(self.downloads)
+
+
+def measure(into: Result, port: int, total: int, pings: int) -> None:
+    into.uploads.append(upload_mb_s(port, total))
+    into.downloads.append(download_mb_s(port, total))
+    into.ping += ping_us(port, pings)
+    into.get64k += get64k_us(port, max(pings // 5, 50))
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if q < 100 else max(values)
+
+
+def proxied_port(api: str, upstream_port: int) -> int:
+    body = {"name": "bench", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"}
+    reply = requests.post(f"{api}/proxies", json=body, timeout=10)
+    reply.raise_for_status()
+    return int(reply.json()["listen"].rsplit(":", 1)[1])
+
+
+def report(name: str, direct: Result, proxied: Result) -> bool:
+    rows = [
+        ("upload MB/s", direct.upload, proxied.upload),
+        ("download MB/s", direct.download, proxied.download),
+        ("64 B ping p50 us", p(direct.ping, 50), p(proxied.ping, 50)),
+        ("64 B ping p99 us", p(direct.ping, 99), p(proxied.ping, 99)),
+        ("64 KB GET p50 us", p(direct.get64k, 50), p(proxied.get64k, 50)),
+        ("64 KB GET p99 us", p(direct.get64k, 99), p(proxied.get64k, 99)),
+    ]
+    print(f"\n== proxy {name} ==")
+    print(f"{'metric':<20}{'direct':>12}{'proxied':>12}{'ratio':>9}")
+    for label, a, b in rows:
+        print(f"{label:<20}{a:>12.1f}{b:>12.1f}{b / a:>8.2f}x")
+    ratio = min(proxied.upload / direct.upload, proxied.download / direct.download)
+    added = p(proxied.ping, 50) - p(direct.ping, 50)
+    throughput_ok, latency_ok = ratio >= 0.7, added < 1000
+    print(
+        f"goal throughput >= 0.70x direct: {ratio:.2f}x -> {'MET' if throughput_ok else 'NOT MET'}"
+    )
+    print(
+        f"goal p50 added latency < 1 ms:  {added / 1000:.3f} ms -> "
+        f"{'MET' if latency_ok else 'NOT MET'}"
+    )
+    return throughput_ok and latency_ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=256, help="MB per throughput test")
+    parser.add_argument("--pings", type=int, default=3000, help="ping-pong round trips per round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians shown)")
+    args = parser.parse_args()
+    total = args.mb * CHUNK
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    upstream = ctx.Process(target=_upstream_main, args=(child,), daemon=True)
+    upstream.start()
+    upstream_port = parent.recv()
+    print(
+        f"cpus: {os.cpu_count()}, {args.mb} MB per direction, {args.pings} pings, "
+        f"{args.rounds} interleaved rounds"
+    )
+    modes: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
+        ("as a child process", FaultProxyProcess),
+        ("embedded (thread in the client's process)", EmbeddedFaultProxy),
+    ]
+    direct = Result()
+    proxied = {name: Result() for name, _ in modes}
+    try:
+        with ExitStack() as stack:
+            ports = {
+                name: proxied_port(stack.enter_context(make()), upstream_port)
+                for name, make in modes
+            }
+            for _ in range(args.rounds):
+                measure(direct, upstream_port, total, args.pings)
+                for name, port in ports.items():
+                    measure(proxied[name], port, total, args.pings)
+    finally:
+        upstream.terminate()
+        upstream.join(5)
+    verdicts = [report(name, direct, result) for name, result in proxied.items()]
+    print("\nall goals met" if all(verdicts) else "\nsome goals NOT met (see above)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

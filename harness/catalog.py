@@ -1,0 +1,181 @@
+"""The bundled targets: one reference coupon service per store, and seeded-bug variants of it.
+
+A seeded-bug target is the reference service with exactly one realistic mistake switched on
+(``--bug NAME``). Each declares the invariants its mistake breaks, primary first, so that reports
+and benchmarks can tell whether the harness found what was planted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from harness.errors import UsageError
+from harness.invariants import Invariant
+
+StoreKind = Literal["sqlite", "redis", "postgres"]
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """One bundled target: which store it needs and which bug (if any) it carries."""
+
+    name: str
+    kind: Literal["reference", "seeded-bug"]
+    store: StoreKind
+    bug: str | None
+    violates: tuple[Invariant, ...]
+    description: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "store": self.store,
+            "bug": self.bug,
+            "violates": [str(v) for v in self.violates],
+            "description": self.description,
+        }
+
+
+def _reference(store: StoreKind, how: str) -> TargetInfo:
+    return TargetInfo(
+        name=f"reference-{store}",
+        kind="reference",
+        store=store,
+        bug=None,
+        violates=(),
+        description=f"correct reference service on {store}: {how}",
+    )
+
+
+def _bug(
+    bug: str, violates: tuple[Invariant, ...], description: str, store: StoreKind = "sqlite"
+) -> TargetInfo:
+    return TargetInfo(
+        name=f"bug-{bug}",
+        kind="seeded-bug",
+        store=store,
+        bug=bug,
+        violates=violates,
+        description=description,
+    )
+
+
+_TARGETS: tuple[TargetInfo, ...] = (
+    _reference("sqlite", "each claim is one IMMEDIATE transaction, WAL + synchronous=FULL"),
+    _reference("redis", "each claim is one Lua script over the campaign's keys"),
+    _reference("postgres", "a transaction with a conditional update and unique constraints"),
+    _bug(
+        "stock-race",
+        (Invariant.NO_OVER_ISSUANCE,),
+        "checks the remaining stock, awaits the risk check, then writes without re-checking: "
+        "concurrent claims by different users oversell",
+    ),
+    _bug(
+        "user-limit-race",
+        (Invariant.PER_USER_LIMIT,),
+        "counts the user's coupons, awaits the risk check, then writes without re-counting: "
+        "concurrent claims by one user exceed the per-user limit",
+    ),
+    _bug(
+        "retry-reissue",
+        (Invariant.IDEMPOTENCY, Invariant.PER_USER_LIMIT),
+        "looks the idempotency key up before the risk check, has no unique key constraint and "
+        "exempts the same key from the per-user count: a retry racing its original issues again",
+    ),
+    _bug(
+        "ack-before-commit",
+        (Invariant.NO_LOST_ACK, Invariant.NO_OVER_ISSUANCE),
+        "write-behind: answers 201 from an open transaction committed every 400 ms; "
+        "kill -9 loses coupons already acknowledged",
+    ),
+    _bug(
+        "stock-leak",
+        (Invariant.NO_STOCK_LEAK, Invariant.STOCK_CONSERVATION),
+        "reserves stock first, then checks key and per-user limit in a second step; a repeat, a "
+        "limit refusal, a store timeout or a crash between the steps never returns the unit",
+    ),
+    _bug(
+        "weak-codes",
+        (Invariant.UNIQUE_CODES,),
+        "coupon code = current second + two random digits, no unique constraint: codes "
+        "issued within a second collide",
+    ),
+    _bug(
+        "shared-request-state",
+        (Invariant.NO_PHANTOM, Invariant.NO_LOST_ACK, Invariant.PER_USER_LIMIT),
+        "keeps the claiming user on the shared store object across the risk-check await: "
+        "under concurrency a coupon is recorded for another request's user",
+    ),
+    _bug(
+        "issued-counter-drift",
+        (Invariant.STOCK_CONSERVATION,),
+        "keeps the issued counter apart from the coupons and updates it read-await-write after "
+        "the claim: concurrent grants lose increments",
+    ),
+    _bug(
+        "redis-stock-race",
+        (Invariant.NO_OVER_ISSUANCE, Invariant.IDEMPOTENCY),
+        "reads the stock with HMGET before the risk check, then runs a claim script without the "
+        "stock check: atomic script, non-atomic decision (and a retry of a granted key after the "
+        "sell-out is answered sold_out, before its key is looked up)",
+        store="redis",
+    ),
+    _bug(
+        "postgres-user-limit-race",
+        (Invariant.PER_USER_LIMIT,),
+        "counts the user's coupons with a plain SELECT under READ COMMITTED, no row lock, and "
+        "awaits the risk check inside the transaction: one user's concurrent claims both pass",
+        store="postgres",
+    ),
+)
+
+CATALOG: Mapping[str, TargetInfo] = MappingProxyType({t.name: t for t in _TARGETS})
+"""Every bundled target by name, references first."""
+
+BUGS: tuple[str, ...] = tuple(t.bug for t in _TARGETS if t.bug is not None)
+
+
+def get_target(name: str) -> TargetInfo:
+    """The bundled target called ``name``; a :class:`UsageError` naming the known ones if none."""
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise UsageError(f"unknown target {name!r}; known: {', '.join(CATALOG)}") from None
+
+
+def service_argv(
+    info: TargetInfo,
+    *,
+    host: str,
+    port: int,
+    data_dir: str | Path,
+    store_url: str | None = None,
+    admission_limit: int | None = None,
+) -> list[str]:
+    """The command line that starts ``info`` as a child process (``python -m targets.service``)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "targets.service",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--store",
+        info.store,
+        "--data-dir",
+        str(data_dir),
+    ]
+    if store_url is not None:
+        argv += ["--store-url", store_url]
+    if info.bug is not None:
+        argv += ["--bug", info.bug]
+    if admission_limit is not None:
+        argv += ["--admission-limit", str(admission_limit)]
+    return argv

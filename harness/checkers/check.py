@@ -1,0 +1,53 @@
+"""Run every rule over a history and merge the campaigns' verdicts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from harness.checkers.facts import collect
+from harness.checkers.model import CheckReport, Status, Verdict
+from harness.checkers.rules import RULES
+from harness.history import History, Op
+from harness.invariants import Invariant
+
+
+def check_history(
+    history: History | Iterable[Op], invariants: Iterable[Invariant | str] | None = None
+) -> CheckReport:
+    """Check ``history`` for ``invariants`` (all eight by default).
+
+    A history may hold several campaigns; an invariant fails if it fails in any of them, is
+    unknown if it could not be decided in some and failed in none, and passes otherwise.
+    """
+    ops = history.ops if isinstance(history, History) else history
+    wanted = [Invariant(i) for i in invariants] if invariants is not None else list(RULES)
+    campaigns = collect(ops)
+    verdicts: list[Verdict] = []
+    for invariant in wanted:
+        rule = RULES[invariant]
+        per_campaign = [rule(facts) for facts in campaigns.values()]
+        verdicts.append(_merge(invariant, per_campaign))
+    by_type: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
+    for facts in campaigns.values():
+        by_type.update(facts.by_type)
+        by_reason.update(facts.by_reason)
+    summary = {
+        "campaigns": len(campaigns),
+        "claims_by_type": dict(by_type),
+        "claims_by_reason": dict(by_reason),
+    }
+    return CheckReport(verdicts, summary)
+
+
+def _merge(invariant: Invariant, verdicts: list[Verdict]) -> Verdict:
+    if not verdicts:
+        return Verdict(invariant, Status.UNKNOWN, "no campaign in the history")
+    for status in (Status.FAIL, Status.UNKNOWN):
+        for v in verdicts:
+            if v.status is status:
+                return v
+    if len(verdicts) == 1:
+        return verdicts[0]
+    return Verdict(invariant, Status.PASS, f"held in all {len(verdicts)} campaigns")

@@ -1,0 +1,94 @@
+"""``coupon-chaos``: the command line. Each subcommand lives in ``harness/commands/<name>.py`` and
+exposes ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
+
+Exit codes (every command):
+  0  every invariant held / the command did what it was asked
+  1  an invariant was violated (a scenario file was saved and its path printed)
+  2  usage or configuration error (bad option, unknown target, malformed file)
+  3  infrastructure error (target, store, fault proxy, runtime or Docker unavailable)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from harness import __version__
+from harness.errors import ExitCode, HarnessError
+
+# name -> module under harness.commands; each module is imported only when its command runs
+COMMANDS: dict[str, str] = {
+    "targets": "targets",
+    "proxy": "proxy",
+    "run": "run",
+    "replay": "replay",
+    "check": "check",
+}
+
+EPILOG = """exit codes:
+  0  every invariant held (or the command succeeded)
+  1  an invariant was violated; the scenario file's path is printed
+  2  usage or configuration error
+  3  infrastructure error: target, store, fault proxy, runtime or Docker unavailable
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2), not usage text plus a line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="coupon-chaos",
+        description="Chaos and resilience testing for coupon claim services.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"coupon-chaos {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"harness.commands.{module_name}")
+        cmd = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=module.HELP,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM takes the same cleanup path as Ctrl-C: finally blocks and teardown run."""
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return ExitCode.USAGE
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return int(args._run(args))
+    except HarnessError as exc:
+        print(f"coupon-chaos: {exc.message}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("coupon-chaos: interrupted; everything started was stopped", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

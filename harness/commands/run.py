@@ -1,0 +1,152 @@
+"""``coupon-chaos run``: the CI gate. Attack a target with generated claims and faults for a
+budget of seconds; exit 0 if every invariant held, 1 with a saved scenario if one broke."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from harness.commands.common import add_connection_arguments
+from harness.engine.report import write_junit, write_report
+from harness.engine.run import RunOptions, RunOutcome, execute_run
+from harness.engine.search import SearchContext
+from harness.errors import ExitCode
+from harness.generator.profiles import PROFILES
+
+HELP = "run a chaos campaign against a target and check every invariant (the CI gate)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default="reference-sqlite",
+        help="bundled target name (see `coupon-chaos targets`) or, with --runtime external, the "
+        "base URL of a running service (default: reference-sqlite)",
+    )
+    parser.add_argument(
+        "--runtime",
+        default="local",
+        choices=("local", "external", "docker"),
+        help="where the target runs (default: local child processes)",
+    )
+    parser.add_argument(
+        "--budget", type=float, default=None, help="seconds to search (default: the profile's)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed; the same seed, same examples")
+    parser.add_argument("--profile", default="dev", choices=sorted(PROFILES), help="default: dev")
+    parser.add_argument("--report", type=Path, default=None, help="write DIR/report.json")
+    parser.add_argument("--junit", type=Path, default=None, help="write JUnit XML to FILE")
+    parser.add_argument(
+        "--scenarios",
+        type=Path,
+        default=None,
+        help="folder where a failing scenario is saved (default: REPORT/scenarios or "
+        "chaos-results/scenarios)",
+    )
+    add_connection_arguments(parser)
+    parser.add_argument(
+        "--confirm",
+        type=int,
+        default=3,
+        help="replay a found failure N times before saving it (default: 3)",
+    )
+    parser.add_argument(
+        "--client-timeout", type=float, default=1.0, help="seconds a claim may take (default: 1)"
+    )
+    parser.add_argument(
+        "--admission-limit",
+        type=int,
+        default=None,
+        help="bundled targets: shed load with 429 above N claims in flight",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    scenarios = args.scenarios or (
+        args.report / "scenarios" if args.report else Path("chaos-results/scenarios")
+    )
+    options = RunOptions(
+        target=args.target,
+        runtime=args.runtime,
+        budget=args.budget,
+        seed=args.seed,
+        profile=args.profile,
+        scenarios_dir=scenarios,
+        toxiproxy_url=args.toxiproxy,
+        confirm=args.confirm,
+        client_timeout=args.client_timeout,
+        admission_limit=args.admission_limit,
+        adapter=args.adapter,
+    )
+    options.validate()
+    if args.runtime == "local" and not args.target.startswith(("http://", "https://")):
+        from harness.catalog import get_target
+
+        get_target(args.target)
+    progress = _Progress(sys.stderr)
+    print(
+        f"attacking {args.target} ({args.runtime} runtime, profile {args.profile})",
+        file=sys.stderr,
+    )
+    outcome = execute_run(options, progress)
+    progress.done()
+    _print_outcome(outcome)
+    if args.report:
+        path = write_report(outcome, args.report)
+        print(f"report: {path}")
+    if args.junit:
+        print(f"junit: {write_junit(outcome, args.junit)}")
+    return ExitCode.VIOLATION if outcome.verdict == "fail" else ExitCode.OK
+
+
+class _Progress:
+    """A live line on a terminal; a plain line every few seconds in CI logs."""
+
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def __call__(self, ctx: SearchContext) -> None:
+        now = time.monotonic()
+        left = max(0.0, ctx.deadline - now)
+        stats = ctx.stats
+        line = (
+            f"examples {stats.examples}  claims {sum(stats.outcomes.values())} "
+            f"(ok {stats.outcomes.get('ok', 0)}, fail {stats.outcomes.get('fail', 0)}, "
+            f"info {stats.outcomes.get('info', 0)})  faults {sum(stats.faults.values())}  "
+            + (f"shrinking {len(ctx.failures)} failure(s)" if ctx.failures else f"{left:.0f}s left")
+        )
+        if self.tty:
+            self.stream.write("\r\033[K" + line)
+            self.stream.flush()
+        elif now - self.last >= 5 or (ctx.failures and len(ctx.failures) == 1):
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self.last = now
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _print_outcome(outcome: RunOutcome) -> None:
+    print(
+        f"{outcome.target}: {outcome.verdict.upper()} after {outcome.stats.get('examples', 0)} "
+        f"examples in {outcome.elapsed:.1f}s (seed {outcome.seed})"
+    )
+    for summary in outcome.invariants:
+        mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[summary.status]
+        line = f"  {mark} {summary.name}"
+        if summary.status == "fail" and summary.detail:
+            line += f": {summary.detail}"
+        print(line)
+    if outcome.scenario_path is not None:
+        print(f"scenario: {outcome.scenario_path}")
+        if outcome.reproduced:
+            k, n = outcome.reproduced
+            print(f"  replay reproduced the violation {k}/{n} times")
+        print(f"  replay it: coupon-chaos replay {outcome.scenario_path}")

@@ -1,0 +1,39 @@
+"""``coupon-chaos targets``: list the bundled targets, their stores and what each bug breaks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from harness.catalog import CATALOG
+from harness.errors import ExitCode
+
+HELP = "list the bundled targets (reference services and seeded-bug variants)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    infos = list(CATALOG.values())
+    if args.json:
+        rows = [
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "store": t.store,
+                "violates": [str(v) for v in t.violates],
+                "description": t.description,
+            }
+            for t in infos
+        ]
+        print(json.dumps(rows, indent=2))
+        return ExitCode.OK
+    width = max(len(t.name) for t in infos)
+    print(f"{'NAME':<{width}}  {'KIND':<10}  {'STORE':<8}  VIOLATES")
+    for t in infos:
+        violates = ", ".join(str(v) for v in t.violates) or "-"
+        print(f"{t.name:<{width}}  {t.kind:<10}  {t.store:<8}  {violates}")
+        print(f"{'':<{width}}  {t.description}")
+    return ExitCode.OK

@@ -1,0 +1,155 @@
+"""Bring up what one run attacks: the store, the fault proxy and its proxies, the target; and take
+it all down again, always.
+
+Wiring (local runtime)::
+
+    clients -> [proxy "client"] -> target -> [proxy "store"] -> redis/postgres
+
+so network faults can hit either path. With ``--runtime external`` only the client path exists.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.client import ClaimAdapter, HttpClaimAdapter
+from harness.errors import InfrastructureError, UsageError
+
+RUNTIMES = ("local", "external", "docker")
+
+
+@dataclass
+class DeployConfig:
+    target: str = "reference-sqlite"
+    runtime: str = "local"
+    toxiproxy_url: str | None = None
+    seed: int | None = None
+    client_timeout: float = 1.0
+    workdir: Path | None = None
+    admission_limit: int | None = None
+    adapter: str | None = None
+    """``module:Class`` of a user's ClaimAdapter; default: claim protocol v1 over HTTP."""
+
+
+@dataclass
+class Deployment:
+    """A running target reachable through the fault proxy."""
+
+    name: str
+    client_url: str
+    """Where clients send claims: the client-path proxy in front of the target."""
+    direct_url: str
+    faults: Any
+    """harness.faults.FaultProxy driving the proxies of this deployment."""
+    target: Any | None
+    """The runtime's target handle (kill/start/pause...), None for an external service."""
+    paths: frozenset[str]
+    store: str | None = None
+    workdir: Path | None = None
+    adapter_factory: Callable[[], ClaimAdapter] = field(repr=False, default=None)  # type: ignore[assignment]
+
+    def logs(self, tail: int = 50) -> str:
+        return self.target.logs(tail) if self.target is not None else ""
+
+
+def is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+@contextmanager
+def deploy(config: DeployConfig) -> Iterator[Deployment]:
+    """Start everything for ``config``; tear it down on exit, also on errors and interrupts."""
+    from harness.faults import open_fault_proxy
+
+    if config.runtime not in RUNTIMES:
+        raise UsageError(f"unknown runtime {config.runtime!r}; use one of {', '.join(RUNTIMES)}")
+    if config.runtime == "external" and not is_url(config.target):
+        raise UsageError("--runtime external needs --target URL (the running service's base URL)")
+    if config.runtime != "external" and is_url(config.target):
+        raise UsageError("a URL target runs elsewhere: add --runtime external")
+    if config.runtime == "docker":
+        raise UsageError("--runtime docker is not available in this build; use local or external")
+    if config.runtime == "local":
+        from harness.catalog import get_target
+
+        get_target(config.target)  # an unknown name is a usage error before anything starts
+    if config.adapter:
+        from harness.client.loading import load_adapter
+
+        load_adapter(config.adapter)
+
+    with ExitStack() as stack:
+        workdir = config.workdir
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cc-run-")))
+        faults = stack.enter_context(open_fault_proxy(config.toxiproxy_url, seed=config.seed))
+        if config.runtime == "external":
+            yield _external(config, faults, workdir)
+        else:
+            yield _local(config, faults, workdir, stack)
+
+
+def _factory(url: str, config: DeployConfig) -> Callable[[], ClaimAdapter]:
+    cls: type[Any] = HttpClaimAdapter
+    if config.adapter:
+        from harness.client.loading import load_adapter
+
+        cls = load_adapter(config.adapter)
+    return lambda: cls(url, timeout=config.client_timeout)
+
+
+def _external(config: DeployConfig, faults: Any, workdir: Path) -> Deployment:
+    parts = urlsplit(config.target)
+    if parts.scheme != "http" or not parts.hostname:
+        raise UsageError(f"target URL {config.target!r} must be http://HOST:PORT")
+    port = parts.port or 80
+    with _factory(config.target, config)() as probe:
+        if not probe.health():
+            raise InfrastructureError(f"target {config.target} is unreachable (GET /health failed)")
+    endpoint = faults.create_proxy("client", upstream=f"{parts.hostname}:{port}")
+    client_url = f"http://{endpoint.host}:{endpoint.port}{parts.path.rstrip('/')}"
+    return Deployment(
+        name=config.target,
+        client_url=client_url,
+        direct_url=config.target,
+        faults=faults,
+        target=None,
+        paths=frozenset({"client"}),
+        workdir=workdir,
+        adapter_factory=_factory(client_url, config),
+    )
+
+
+def _local(config: DeployConfig, faults: Any, workdir: Path, stack: ExitStack) -> Deployment:
+    from harness.catalog import get_target
+    from harness.runtime import LocalRuntime
+
+    info = get_target(config.target)
+    runtime = stack.enter_context(LocalRuntime(workdir / "runtime"))
+    paths = {"client"}
+    store_url = None
+    if info.store != "sqlite":
+        store = runtime.start_store(info.store)
+        endpoint = faults.create_proxy("store", upstream=f"{store.host}:{store.port}")
+        store_url = store.url_via(endpoint.host, endpoint.port)
+        paths.add("store")
+    target = runtime.start_target(info, store_url=store_url, admission_limit=config.admission_limit)
+    endpoint = faults.create_proxy("client", upstream=f"{target.host}:{target.port}")
+    client_url = f"http://{endpoint.host}:{endpoint.port}"
+    return Deployment(
+        name=info.name,
+        client_url=client_url,
+        direct_url=target.base_url,
+        faults=faults,
+        target=target,
+        paths=frozenset(paths),
+        store=info.store,
+        workdir=workdir,
+        adapter_factory=_factory(client_url, config),
+    )

@@ -1,0 +1,225 @@
+"""One chaos example: a fresh campaign, a list of steps, then heal, settle, drain, read and check.
+
+The Hypothesis state machine drives an :class:`Example` one step at a time; a replay drives one
+from a scenario file. Both end in :meth:`Example.finish`, so what is checked is the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.checkers import CheckReport, check_history
+from harness.client import (
+    CampaignSpec,
+    ClaimAdapter,
+    ClaimOutcome,
+    ClaimRequest,
+    OutcomeType,
+    Reason,
+    ServiceError,
+)
+from harness.client.recorded import RecordedClient
+from harness.errors import InfrastructureError, UsageError
+from harness.history import History, OpFunction, OpType
+from harness.nemesis import Nemesis
+from harness.scenario.steps import (
+    Burst,
+    Claim,
+    Heal,
+    NetworkFaultStep,
+    ProcessFault,
+    Retry,
+    Step,
+    Wait,
+)
+
+MAX_BURST = 96
+
+
+class ClientPool:
+    """Adapters kept for a whole run so that keep-alive connections survive between examples.
+    Client ``c0`` makes single claims, retries and the drain; a burst of n uses c0..c(n-1)."""
+
+    def __init__(self, factory: Callable[[], ClaimAdapter]) -> None:
+        self._factory = factory
+        self._adapters: list[ClaimAdapter] = []
+        self._lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=MAX_BURST, thread_name_prefix="claim")
+
+    def adapter(self, n: int) -> ClaimAdapter:
+        with self._lock:
+            while len(self._adapters) <= n:
+                self._adapters.append(self._factory())
+            return self._adapters[n]
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        for adapter in self._adapters:
+            adapter.close()
+
+
+@dataclass
+class ExampleResult:
+    campaign: CampaignSpec
+    steps: list[Step]
+    history: History
+    report: CheckReport
+
+    @property
+    def violated(self) -> bool:
+        return not self.report.valid
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """How big the example is, for choosing the smallest failing one."""
+        claims = sum(len(s.claims) if isinstance(s, Burst) else 1 for s in self.steps)
+        return (len(self.steps), claims)
+
+
+@dataclass
+class ExampleConfig:
+    client_timeout: float = 1.0
+    settle: float = 0.2
+    """Quiet time after healing before the drain, so queued requests land."""
+    settle_after_info: float = 0.6
+    """Longer quiet time when some claim ended indeterminate: its effect may still be on its way."""
+    history_path: Path | None = None
+
+
+@dataclass
+class Example:
+    """A campaign under test. Create with :meth:`begin`; run steps; :meth:`finish` checks."""
+
+    pool: ClientPool
+    nemesis_factory: Callable[[History], Nemesis]
+    campaign: CampaignSpec
+    config: ExampleConfig = field(default_factory=ExampleConfig)
+
+    def __post_init__(self) -> None:
+        self.history = History(self.config.history_path, meta={"campaign": self.campaign.to_json()})
+        self.nemesis = self.nemesis_factory(self.history)
+        self.steps: list[Step] = []
+        self._keys = 0
+        self.attempted: dict[str, str] = {}
+        """idempotency key -> user, for every key claimed so far (what a retry may repeat)."""
+        self.indeterminate: set[str] = set()
+        self._began = False
+
+    # -- lifecycle
+    def begin(self) -> None:
+        invoke = self.history.invoke("c0", OpFunction.CREATE, self.campaign.to_json())
+        try:
+            self.pool.adapter(0).create_campaign(self.campaign)
+        except ServiceError as exc:
+            self.history.complete(invoke, OpType.FAIL, extra={"detail": exc.message})
+            raise InfrastructureError(f"could not create the campaign: {exc.message}") from None
+        self.history.complete(invoke, OpType.OK)
+        self._began = True
+
+    def new_key(self) -> str:
+        self._keys += 1
+        return f"k{self._keys}"
+
+    def run(self, step: Step) -> list[ClaimOutcome]:
+        self.steps.append(step)
+        if isinstance(step, Claim | Retry):
+            return [self._claim(0, step.user, step.key)]
+        if isinstance(step, Burst):
+            return self._burst(step)
+        if isinstance(step, NetworkFaultStep | Heal | ProcessFault):
+            self.nemesis.apply(step)
+            return []
+        if isinstance(step, Wait):
+            time.sleep(step.ms / 1000)
+            return []
+        raise TypeError(f"not a step: {step!r}")
+
+    def finish(self) -> ExampleResult:
+        """Heal everything, let the system go quiet, drain the stock, read the final state and
+        check it."""
+        self.nemesis.heal_all()
+        time.sleep(self.config.settle_after_info if self.indeterminate else self.config.settle)
+        self._drain()
+        self._read()
+        self.history.close()
+        report = check_history(self.history)
+        return ExampleResult(self.campaign, list(self.steps), self.history, report)
+
+    # -- claims
+    def _claim(self, client: int, user: str, key: str, f: str = OpFunction.CLAIM) -> ClaimOutcome:
+        recorded = RecordedClient(self.pool.adapter(client), self.history, f"c{client}")
+        outcome = recorded.claim(ClaimRequest(self.campaign.campaign_id, user, key), f)
+        if f == OpFunction.CLAIM:
+            self.attempted.setdefault(key, user)
+            if outcome.type is OutcomeType.INFO:
+                self.indeterminate.add(key)
+        return outcome
+
+    def _burst(self, step: Burst) -> list[ClaimOutcome]:
+        n = len(step.claims)
+        if n > MAX_BURST:
+            raise UsageError(f"a burst of {n} claims is more than the {MAX_BURST} supported")
+        adapters = [self.pool.adapter(i) for i in range(n)]
+        barrier = threading.Barrier(n)
+
+        def one(i: int) -> ClaimOutcome:
+            adapters[i].warm()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5)
+            spec = step.claims[i]
+            return self._claim(i, spec.user, spec.key)
+
+        futures = [self.pool.executor.submit(one, i) for i in range(n)]
+        return [f.result() for f in futures]
+
+    # -- the end of an example
+    def _drain(self) -> None:
+        """Fresh users claim until the service says sold out: stock that is neither issued nor
+        claimable then shows as a leak. Bounded: stock plus a few attempts."""
+        attempts = self.campaign.stock + 3
+        for n in range(attempts):
+            key = f"drain-k{n}"
+            user = f"drain-u{n}"
+            for _ in range(3):
+                outcome = self._claim(0, user, key, OpFunction.DRAIN)
+                if outcome.type is not OutcomeType.INFO:
+                    break
+                time.sleep(0.1)
+            if outcome.type is OutcomeType.FAIL and outcome.reason is Reason.SOLD_OUT:
+                return
+            if outcome.type is OutcomeType.FAIL and outcome.reason is Reason.UNREACHABLE:
+                raise InfrastructureError(
+                    "the target is unreachable after every fault was healed: "
+                    f"{outcome.detail or 'connection refused'}"
+                )
+
+    def _read(self) -> None:
+        adapter = self.pool.adapter(0)
+        invoke = self.history.invoke(
+            "c0", OpFunction.READ, {"campaign_id": self.campaign.campaign_id}
+        )
+        last_error = ""
+        for _ in range(5):
+            try:
+                state = adapter.get_campaign(self.campaign.campaign_id)
+                coupons = adapter.list_coupons(self.campaign.campaign_id)
+            except ServiceError as exc:
+                last_error = exc.message
+                time.sleep(0.2)
+                continue
+            self.history.complete(
+                invoke,
+                OpType.OK,
+                {"campaign": state.to_json(), "coupons": [c.to_json() for c in coupons]},
+            )
+            return
+        self.history.complete(invoke, OpType.INFO, extra={"detail": last_error})
+        raise InfrastructureError(
+            f"the target did not answer the final read after faults healed: {last_error}"
+        )

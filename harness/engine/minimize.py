@@ -1,0 +1,91 @@
+"""A last, cheap shrink of a failing scenario by replaying it: drop steps, halve bursts.
+
+Hypothesis shrinks the example while searching, but every example costs real seconds against a
+real service, so its shrinker gets few tries. Scenario steps are plain data, so a delta-debugging
+pass over them — keep a change if the replay still breaks the same invariant — finishes the job
+within a few seconds more.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from harness.engine.deployment import Deployment
+from harness.engine.example import ClientPool, ExampleConfig
+from harness.engine.replay import replay_once
+from harness.scenario import Burst, ClaimSpec, Scenario, Step
+
+
+def minimize(
+    deployment: Deployment,
+    pool: ClientPool,
+    scenario: Scenario,
+    *,
+    run_id: str,
+    seconds: float,
+    config: ExampleConfig | None = None,
+) -> Scenario:
+    deadline = time.monotonic() + seconds
+    expected = set(scenario.expect)
+    tries = 0
+
+    def still_fails(steps: list[Step]) -> bool:
+        """A cut is kept only if the smaller scenario fails twice in a row: a bug that shows
+        up by chance (weak codes, a narrow race) must keep enough of its example to replay."""
+        nonlocal tries
+        trial = replace(scenario, steps=steps)
+        for _ in range(2):
+            tries += 1
+            result = replay_once(deployment, pool, trial, f"cc-{run_id}-min{tries}", config)
+            broken = {str(v.invariant) for v in result.report.violations}
+            if not (broken & expected if expected else broken):
+                return False
+        return True
+
+    steps = list(scenario.steps)
+    changed = True
+    while changed and time.monotonic() < deadline:
+        changed = False
+        i = len(steps) - 1
+        while i >= 0 and time.monotonic() < deadline:
+            trial = steps[:i] + steps[i + 1 :]
+            if trial and still_fails(trial):
+                steps = trial
+                changed = True
+            i -= 1
+        for i, step in enumerate(steps):
+            if time.monotonic() >= deadline:
+                break
+            if isinstance(step, Burst) and len(step.claims) > 2:
+                half = Burst(step.claims[: max(2, len(step.claims) // 2)], step.mode)
+                trial = steps[:i] + [half] + steps[i + 1 :]
+                if still_fails(trial):
+                    steps = trial
+                    changed = True
+    return replace(scenario, steps=steps)
+
+
+def amplify(scenario: Scenario, factor: int) -> Scenario:
+    """The same scenario, ``factor`` times bigger: stock and every burst scaled up.
+
+    For bugs that strike by chance (colliding weak codes, a narrow race window), a minimal
+    scenario may reproduce only sometimes; more concurrent claims against more stock make the
+    same mistake near certain, so a saved scenario replays reliably. A burst keeps its mode:
+    copies of one key stay one key, one user's claims stay that user's."""
+    steps: list[Step] = []
+    for step in scenario.steps:
+        if not isinstance(step, Burst):
+            steps.append(step)
+            continue
+        extra: list[ClaimSpec] = []
+        for copy in range(1, factor):
+            for claim in step.claims:
+                if step.mode == "same-key":
+                    extra.append(claim)
+                elif step.mode == "same-user":
+                    extra.append(ClaimSpec(claim.user, f"{claim.key}x{copy}"))
+                else:
+                    extra.append(ClaimSpec(f"{claim.user}x{copy}", f"{claim.key}x{copy}"))
+        steps.append(Burst(step.claims + tuple(extra), step.mode))
+    return replace(scenario, stock=scenario.stock * factor, steps=steps)

@@ -1,0 +1,159 @@
+"""The search: run the chaos state machine in seeded chunks until the budget is spent or an
+invariant breaks, then let Hypothesis shrink the failure within a bounded time."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hypothesis import seed as hypothesis_seed
+from hypothesis.control import current_build_context
+from hypothesis.stateful import run_state_machine_as_test
+
+from harness.client import CampaignSpec
+from harness.engine.deployment import Deployment
+from harness.engine.example import ClientPool, Example, ExampleConfig, ExampleResult
+from harness.errors import InfrastructureError
+from harness.generator.machine import make_machine
+from harness.generator.profiles import Profile
+from harness.history import OpType
+from harness.nemesis import Nemesis
+
+Progress = Callable[["SearchContext"], None]
+
+
+@dataclass
+class SearchStats:
+    examples: int = 0
+    claims: Counter[str] = field(default_factory=Counter)
+    """Claim completions by reason (granted, sold_out, timeout, ...)."""
+    outcomes: Counter[str] = field(default_factory=Counter)
+    """Claim completions by type (ok, fail, info)."""
+    faults: Counter[str] = field(default_factory=Counter)
+
+    def add(self, result: ExampleResult) -> None:
+        self.examples += 1
+        for op in result.history.ops:
+            if op.type is OpType.INVOKE:
+                if op.process == "nemesis":
+                    self.faults[op.value.get("kind") or op.value.get("action") or op.f] += 1
+                continue
+            if op.f in ("claim", "drain"):
+                self.outcomes[str(op.type)] += 1
+                self.claims[str(op.extra.get("reason", op.type))] += 1
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "examples": self.examples,
+            "claims_by_type": dict(self.outcomes),
+            "claims_by_reason": dict(self.claims),
+            "faults": dict(self.faults),
+        }
+
+
+@dataclass
+class SearchContext:
+    """Everything one search shares between the examples Hypothesis runs."""
+
+    deployment: Deployment
+    pool: ClientPool
+    run_id: str
+    deadline: float
+    shrink_seconds: float
+    example_config: ExampleConfig = field(default_factory=ExampleConfig)
+    progress: Progress | None = None
+    failures: list[ExampleResult] = field(default_factory=list)
+    stats: SearchStats = field(default_factory=SearchStats)
+    infra_error: InfrastructureError | None = None
+    shrink_deadline: float | None = None
+    verdict_counts: dict[str, Counter[str]] = field(default_factory=dict)
+    """Per invariant: how many examples passed, failed or could not decide it."""
+    _campaigns: int = 0
+
+    def should_run_example(self) -> bool:
+        """False once the budget is spent (or shrinking has taken its time), except for the final
+        re-run Hypothesis makes of the minimal failing example."""
+        if self.infra_error is not None:
+            return False
+        now = time.monotonic()
+        if self.failures:
+            if self.shrink_deadline is not None and now > self.shrink_deadline:
+                return _is_final_run()
+            return True
+        return now < self.deadline
+
+    def nemesis_for(self, example_history) -> Nemesis:  # type: ignore[no-untyped-def]
+        d = self.deployment
+        return Nemesis(example_history, d.faults, d.target, d.paths)
+
+    def new_example(self, stock: int, per_user_limit: int) -> Example:
+        self._campaigns += 1
+        spec = CampaignSpec(f"cc-{self.run_id}-{self._campaigns}", stock, per_user_limit)
+        return Example(self.pool, self.nemesis_for, spec, self.example_config)
+
+    def record(self, result: ExampleResult) -> None:
+        self.stats.add(result)
+        for verdict in result.report.verdicts:
+            counts = self.verdict_counts.setdefault(str(verdict.invariant), Counter())
+            counts[str(verdict.status)] += 1
+        if result.violated:
+            if not self.failures:
+                self.shrink_deadline = time.monotonic() + self.shrink_seconds
+            self.failures.append(result)
+        if self.progress is not None:
+            self.progress(self)
+
+
+def _is_final_run() -> bool:
+    try:
+        return bool(current_build_context().is_final)
+    except Exception:  # noqa: BLE001 - outside a Hypothesis build
+        return False
+
+
+def search(
+    deployment: Deployment,
+    pool: ClientPool,
+    profile: Profile,
+    *,
+    budget: float,
+    seed: int,
+    run_id: str,
+    example_config: ExampleConfig | None = None,
+    progress: Progress | None = None,
+) -> SearchContext:
+    """Explore until ``budget`` seconds pass or a violation is found and shrunk.
+
+    Chunk ``i`` runs with Hypothesis seed ``seed * 1_000_003 + i``, so a run is reproducible from
+    its seed as far as the service's own timing allows.
+    """
+    ctx = SearchContext(
+        deployment=deployment,
+        pool=pool,
+        run_id=run_id,
+        deadline=time.monotonic() + budget,
+        shrink_seconds=profile.shrink_seconds,
+        example_config=example_config or ExampleConfig(),
+        progress=progress,
+    )
+    machine = make_machine(ctx)
+    chunk = 0
+    while time.monotonic() < ctx.deadline and not ctx.failures and ctx.infra_error is None:
+
+        def factory() -> object:
+            return machine()
+
+        hypothesis_seed(seed * 1_000_003 + chunk)(factory)
+        try:
+            run_state_machine_as_test(factory, settings=profile.hypothesis_settings())
+        except Exception:
+            # A violation (or a flaky one that did not re-fail) ends the search; our own record of
+            # failing examples is what counts, not Hypothesis's report. Anything else is a bug.
+            if not ctx.failures and ctx.infra_error is None:
+                raise
+        chunk += 1
+    if ctx.infra_error is not None and not ctx.failures:
+        raise ctx.infra_error
+    return ctx

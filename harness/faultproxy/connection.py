@@ -1,0 +1,263 @@
+"""One proxied TCP connection: the client's socket, the upstream socket, and a link each way.
+
+Toxiproxy's rules, kept here: the upstream is dialled only once a client is accepted (if it
+cannot be reached the client is closed with a FIN, not refused); there is no half-close (the end
+of the stream on either side, once it has passed that direction's toxics, closes the socket on the
+far side, whose loss then ends the other direction); reset_peer ends both sockets with an RST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from collections.abc import Sequence
+from typing import Protocol
+
+from harness.faultproxy.link import EOF, Direction, Link, Stage, Waiters
+from harness.faultproxy.rng import SeedSource
+from harness.faultproxy.toxics import TOXIC_TYPES, Toxic
+
+_LINGER_ZERO = struct.pack("ii", 1, 0)
+
+
+class ConnectionOwner(Protocol):
+    """What a connection needs from its proxy."""
+
+    name: str
+    upstream: str
+    seeds: SeedSource
+    read_buffer: memoryview
+    """Shared by every socket of the owner's event loop (see Side)."""
+
+    def chain(self, direction: Direction) -> Sequence[Toxic]: ...
+
+    def forget(self, connection: Connection) -> None: ...
+
+
+def split_host_port(address: str) -> tuple[str, str]:
+    """``host:port`` -> (host, port), accepting ``[v6]:port``; ValueError if malformed."""
+    if address.startswith("["):
+        end = address.find("]")
+        if end < 0 or not address[end + 1 :].startswith(":"):
+            raise ValueError(f"address {address}: missing port in address")
+        return address[1:end], address[end + 2 :]
+    host, sep, port = address.rpartition(":")
+    if not sep:
+        raise ValueError(f"address {address}: missing port in address")
+    if ":" in host:
+        raise ValueError(f"address {address}: too many colons in address")
+    return host, port
+
+
+class Side(asyncio.BufferedProtocol):
+    """One socket of a connection. It is the source of one link and the sink of the other.
+
+    Reads land in the proxy's shared read buffer (large reads, no allocation per read) and are
+    handed on before the next read, so one buffer serves every socket of the event loop.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._buffer = connection.owner.read_buffer
+        self.transport: asyncio.Transport | None = None
+        self.outgoing: Link | None = None
+        """The link this socket feeds (its bytes go there)."""
+        self.incoming: Link | None = None
+        """The link that writes to this socket."""
+        self.writable = True
+        self.writable_waiters = Waiters()
+        self.reading = False
+        self.ended = False
+        """The end of this socket's stream was passed to ``outgoing``."""
+        self.lost = False
+        self._time = asyncio.get_running_loop().time
+
+    # -- asyncio callbacks ---------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.pause_reading()  # until both links exist
+        self.connection.side_made(self)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        link = self.outgoing
+        if link is not None:
+            link.push_view(self._buffer[:nbytes], self._time)
+
+    def eof_received(self) -> bool:
+        self._end()
+        return True  # keep the socket open for writing; the far side decides when it closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.writable = True
+        self.writable_waiters.wake_all()
+        self._end()
+        self.connection.side_lost(self)
+
+    def pause_writing(self) -> None:
+        self.writable = False
+        if self.incoming is not None:
+            self.incoming.refresh_source()
+
+    def resume_writing(self) -> None:
+        self.writable = True
+        self.writable_waiters.wake_all()
+        if self.incoming is not None:
+            self.incoming.refresh_source()
+
+    # -- the Endpoint interface links use ---------------------------------------------------------
+    def write(self, data: bytes | memoryview) -> None:
+        transport = self.transport
+        if transport is not None and not self.lost and not transport.is_closing():
+            transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()  # after the buffered data is sent
+
+    def set_reading(self, on: bool) -> None:
+        if on == self.reading or self.lost or self.transport is None:
+            return
+        self.reading = on
+        if on:
+            self.transport.resume_reading()
+        else:
+            self.transport.pause_reading()
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _end(self) -> None:
+        if not self.ended and self.outgoing is not None:
+            self.ended = True
+            self.outgoing.push(EOF)
+
+    def abort(self, *, reset: bool = False) -> None:
+        transport = self.transport
+        if transport is None or self.lost:
+            return
+        if reset:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+        transport.abort()
+
+
+class Connection:
+    """Accepted client + dialled upstream, joined by two links."""
+
+    def __init__(self, owner: ConnectionOwner, ordinal: int) -> None:
+        self.owner = owner
+        self.ordinal = ordinal
+        """Accept order on this proxy, from 0: the key of this connection's random draws."""
+        self.client = Side(self)
+        self.upstream: Side | None = None
+        self.links: dict[Direction, Link] = {}
+        self.closed = False
+        self._dial: asyncio.Task[None] | None = None
+        self._dialling = False
+
+    def side_made(self, side: Side) -> None:
+        if side is self.client:
+            self._dialling = True
+            self._dial = asyncio.get_running_loop().create_task(self._connect_upstream())
+
+    async def _connect_upstream(self) -> None:
+        try:
+            connected = await self._dial_upstream()
+        except asyncio.CancelledError:  # the proxy stopped while dialling
+            self._dialling = False
+            self._finish_if_done()
+            raise
+        self._dialling = False
+        if not connected:
+            self.client.close()  # Toxiproxy accepts, then closes: the client sees EOF
+        elif self.closed or self.client.lost:
+            assert self.upstream is not None
+            self.upstream.abort()
+        else:
+            self._join()
+        self._finish_if_done()
+
+    async def _dial_upstream(self) -> bool:
+        upstream = Side(self)
+        try:
+            host, port = split_host_port(self.owner.upstream)
+            await asyncio.get_running_loop().create_connection(lambda: upstream, host or None, port)
+        except (OSError, ValueError):
+            return False
+        self.upstream = upstream
+        return True
+
+    def _join(self) -> None:
+        upstream = self.upstream
+        assert upstream is not None
+        up = Link(Direction.UPSTREAM, self.client, upstream, self._make_stage, self.reset)
+        down = Link(Direction.DOWNSTREAM, upstream, self.client, self._make_stage, self.reset)
+        self.client.outgoing = upstream.incoming = up
+        upstream.outgoing = self.client.incoming = down
+        self.links = {Direction.UPSTREAM: up, Direction.DOWNSTREAM: down}
+        up.start(self.owner.chain(Direction.UPSTREAM))
+        down.start(self.owner.chain(Direction.DOWNSTREAM))
+        up.refresh_source()
+        down.refresh_source()
+
+    def _make_stage(self, link: Link, toxic: Toxic) -> Stage:
+        key = (self.owner.name, toxic.name, self.ordinal, link.direction.value)
+        seeds = self.owner.seeds
+        return Stage(
+            link,
+            toxic,
+            roll=seeds.rng(*key, "toxicity").random(),
+            rng=seeds.rng(*key, "behaviour"),
+            capacity=TOXIC_TYPES[toxic.type].buffer,
+        )
+
+    # -- what the proxy does to its connections --------------------------------------------------
+    def add_toxic(self, toxic: Toxic) -> None:
+        link = self.links.get(toxic.direction)
+        if link is not None:
+            link.add(toxic)
+
+    def update_toxic(self, toxic: Toxic) -> None:
+        link = self.links.get(toxic.direction)
+        if link is not None:
+            link.update(toxic)
+
+    def remove_toxic(self, toxic: Toxic) -> None:
+        link = self.links.get(toxic.direction)
+        if link is not None:
+            link.remove(toxic.name, close_connection=TOXIC_TYPES[toxic.type].closes_on_removal)
+
+    def abort(self) -> None:
+        """Drop both sockets now (the proxy was disabled or deleted)."""
+        self.closed = True
+        if self._dial is not None and not self._dial.done():
+            self._dial.cancel()
+        self.client.abort()
+        if self.upstream is not None:
+            self.upstream.abort()
+        self._finish_if_done()
+
+    def reset(self) -> None:
+        """reset_peer: end both sockets with an RST (SO_LINGER 0), dropping unsent data."""
+        self.closed = True
+        self.client.abort(reset=True)
+        if self.upstream is not None:
+            self.upstream.abort(reset=True)
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+    def side_lost(self, side: Side) -> None:
+        self._finish_if_done()
+
+    def _finish_if_done(self) -> None:
+        upstream_gone = self.upstream is None or self.upstream.lost
+        if self.client.lost and upstream_gone and not self._dialling:
+            for link in self.links.values():
+                link.cancel()
+            self.owner.forget(self)

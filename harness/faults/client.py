@@ -1,0 +1,242 @@
+"""``FaultProxy``: the harness's handle on one Toxiproxy(-compatible) server.
+
+It goes through toxiproxy-python's ``APIConsumer`` (its requests and its 400/404/409 exceptions),
+but toxiproxy-python keeps the server address on that class, so one process could only drive one
+server. Each FaultProxy therefore gets its own subclass of ``APIConsumer`` bound to its URL: two
+FaultProxy objects drive two servers at once without touching the shared class.
+
+It only ever touches proxies it created, named ``cc-<run id>-<path>``, so several runs (or tests)
+can share one server; ``heal_all`` removes the toxics of those proxies and re-enables them, and
+``close`` deletes them, so nothing leaks from one test into the next.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from toxiproxy.api import APIConsumer
+from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+
+from harness.errors import InfrastructureError, UsageError
+from harness.faults.model import DownFault, NetworkFault, ToxicFault
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyEndpoint:
+    """Where a proxy listens: connect here instead of the real upstream."""
+
+    name: str
+    """The proxy's name on the server (``cc-<run id>-<path>``)."""
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def _consumer_for(url: str) -> type[APIConsumer]:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise UsageError(f"fault proxy URL must look like http://HOST:PORT, got {url!r}")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        raise UsageError(f"fault proxy URL has a bad port: {url!r}") from None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return type("BoundAPIConsumer", (APIConsumer,), {"host": host, "port": port})
+
+
+def _reason(exc: requests.RequestException, timeout: float) -> str:
+    """The useful part of a requests error ("[Errno 111] Connection refused"), on one line."""
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    found = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
+    return found.group(0) if found else type(exc).__name__
+
+
+_STATUS_OF: dict[type[Exception], int] = {ProxyExists: 409, NotFound: 404, InvalidToxic: 400}
+
+
+def _error_text(exc: Exception) -> str:
+    raw = exc.args[0] if exc.args else b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        return str(json.loads(text).get("error", text))
+    except (ValueError, AttributeError):
+        return text.strip()
+
+
+class FaultProxy:
+    """Create proxies, apply and heal faults, on one server at ``api_url``."""
+
+    def __init__(self, api_url: str, *, run_id: str | None = None, timeout: float = 10.0) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.run_id = run_id or secrets.token_hex(4)
+        self.timeout = timeout
+        self._api = _consumer_for(self.api_url)
+        self._endpoints: dict[str, ProxyEndpoint] = {}
+        self._lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _call(
+        self, method: str, path: str, body: Any = None, *, allow: tuple[int, ...] = ()
+    ) -> requests.Response | None:
+        """One API call through toxiproxy-python; None if it failed with a status in ``allow``,
+        InfrastructureError for an unreachable server or any other error status."""
+        try:
+            if method == "GET":
+                response = self._api.get(path, timeout=self.timeout)
+            elif method == "POST":
+                response = self._api.post(path, json=body, timeout=self.timeout)
+            else:
+                response = self._api.delete(path, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise InfrastructureError(
+                f"fault proxy at {self.api_url} unreachable: {_reason(exc, self.timeout)}"
+            ) from None
+        except (ProxyExists, NotFound, InvalidToxic) as exc:  # toxiproxy-python: 409, 404, 400
+            status = _STATUS_OF[type(exc)]
+            if status in allow:
+                return None
+            raise self._refused(method, path, status, _error_text(exc)) from None
+        if response.status_code >= 400:
+            if response.status_code in allow:
+                return None
+            raise self._refused(
+                method, path, response.status_code, _error_text(Exception(response.content))
+            )
+        return response
+
+    def _refused(self, method: str, path: str, status: int, message: str) -> InfrastructureError:
+        return InfrastructureError(
+            f"fault proxy at {self.api_url} answered {status} to {method} {path}: {message}"
+        )
+
+    def _json(self, method: str, path: str, body: Any = None) -> Any:
+        response = self._call(method, path, body)
+        assert response is not None
+        return response.json()
+
+    def proxy_name(self, path_name: str) -> str:
+        return f"cc-{self.run_id}-{path_name}"
+
+    def _proxy_for(self, fault: NetworkFault) -> str:
+        endpoint = self._endpoints.get(fault.path)
+        if endpoint is None:
+            created = ", ".join(self._endpoints) or "none"
+            raise UsageError(
+                f"no fault proxy on path {fault.path!r} (proxies on: {created}); "
+                f"a {fault.kind} fault needs one"
+            )
+        return endpoint.name
+
+    # -- public API -------------------------------------------------------------------------------
+    def version(self) -> str:
+        """The server's version string (also a reachability check)."""
+        response = self._call("GET", "/version")
+        assert response is not None
+        text = response.text.strip()
+        try:
+            return str(json.loads(text)["version"])
+        except (ValueError, KeyError, TypeError):
+            return text  # Toxiproxy before 2.7 answered bare text
+
+    @property
+    def endpoints(self) -> dict[str, ProxyEndpoint]:
+        return dict(self._endpoints)
+
+    def endpoint(self, path_name: str) -> ProxyEndpoint:
+        try:
+            return self._endpoints[path_name]
+        except KeyError:
+            raise UsageError(f"no fault proxy on path {path_name!r}") from None
+
+    def create_proxy(
+        self, path_name: str, upstream: str, listen: str = "127.0.0.1:0"
+    ) -> ProxyEndpoint:
+        """Put a proxy in front of ``upstream`` ("host:port") for path ``path_name``."""
+        if not path_name or "/" in path_name:
+            raise UsageError(f"bad fault proxy path name {path_name!r}")
+        name = self.proxy_name(path_name)
+        body = {"name": name, "upstream": upstream, "listen": listen, "enabled": True}
+        with self._lock:
+            if path_name in self._endpoints:
+                raise UsageError(f"a fault proxy for path {path_name!r} already exists")
+            data = self._json("POST", "/proxies", body)
+            host, _, port = str(data["listen"]).rpartition(":")
+            host = host.strip("[]")
+            if host in ("", "0.0.0.0", "::"):
+                host = "127.0.0.1"
+            endpoint = ProxyEndpoint(name=name, host=host, port=int(port))
+            self._endpoints[path_name] = endpoint
+        return endpoint
+
+    def apply(self, fault: NetworkFault) -> None:
+        """Put ``fault`` in place; a toxic of the same kind and stream on that path is replaced."""
+        name = self._proxy_for(fault)
+        if isinstance(fault, DownFault):
+            self._call("POST", f"/proxies/{name}", {"enabled": False})
+            return
+        assert isinstance(fault, ToxicFault)
+        toxic = {
+            "name": fault.toxic_name,
+            "type": fault.toxic_type,
+            "stream": fault.stream,
+            "toxicity": fault.toxicity,
+            "attributes": fault.attributes(),
+        }
+        if self._call("POST", f"/proxies/{name}/toxics", toxic, allow=(409,)) is None:
+            # 409: a toxic of this kind and stream is there already; update it in place
+            update = {"attributes": toxic["attributes"], "toxicity": fault.toxicity}
+            self._call("POST", f"/proxies/{name}/toxics/{fault.toxic_name}", update)
+
+    def heal(self, fault: NetworkFault) -> None:
+        """Undo ``fault`` (no-op if it is not in place)."""
+        name = self._proxy_for(fault)
+        if isinstance(fault, DownFault):
+            self._call("POST", f"/proxies/{name}", {"enabled": True}, allow=(404,))
+        else:
+            assert isinstance(fault, ToxicFault)
+            self._call("DELETE", f"/proxies/{name}/toxics/{fault.toxic_name}", allow=(404,))
+
+    def heal_all(self) -> None:
+        """Remove every toxic from the proxies this object created and re-enable them."""
+        for endpoint in list(self._endpoints.values()):
+            listing = self._call("GET", f"/proxies/{endpoint.name}/toxics", allow=(404,))
+            if listing is None:
+                continue  # deleted behind our back: nothing left to heal
+            for toxic in listing.json():
+                path = f"/proxies/{endpoint.name}/toxics/{toxic['name']}"
+                self._call("DELETE", path, allow=(404,))
+            self._call("POST", f"/proxies/{endpoint.name}", {"enabled": True}, allow=(404,))
+
+    def close(self) -> None:
+        """Delete every proxy this object created (their toxics go with them)."""
+        with self._lock:
+            endpoints, self._endpoints = list(self._endpoints.values()), {}
+        for endpoint in endpoints:
+            self._call("DELETE", f"/proxies/{endpoint.name}", allow=(404,))
+
+    def __enter__(self) -> FaultProxy:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.close()
+        except InfrastructureError:
+            if exc is None:
+                raise  # only report cleanup trouble when it is the only trouble

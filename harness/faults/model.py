@@ -1,0 +1,214 @@
+"""Network faults as records: what scenario files store, what the nemesis applies.
+
+Each fault names the path it hits (``client``: clients -> service, ``store``: service -> store)
+and, for toxics, the stream (``upstream``: towards the server, ``downstream``: back to the
+client) and the toxicity (the share of connections it affects). ``to_json`` writes a dict with a
+``kind`` discriminator; ``fault_from_json`` reads it back and refuses anything malformed with one
+clear :class:`~harness.errors.UsageError` line, since these dicts come from users' files.
+
+Units: milliseconds for ``*_ms``, microseconds for ``delay_us``, bytes for sizes; ``rate_kbps``
+is Toxiproxy's bandwidth ``rate`` in kilobytes (1000 bytes) per second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from harness.errors import UsageError
+
+Path = Literal["client", "store"]
+Stream = Literal["upstream", "downstream"]
+PATHS: tuple[str, ...] = ("client", "store")
+STREAMS: tuple[str, ...] = ("upstream", "downstream")
+
+
+def _check_int(kind: str, name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(
+            f"{kind} fault: {name} must be a whole number, got {type(value).__name__} {value!r}"
+        )
+    if value < 0:
+        raise UsageError(f"{kind} fault: {name} must be >= 0, got {value}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkFault:
+    """Base of every network fault. Subclasses set ``kind`` and add their own fields."""
+
+    kind: ClassVar[str] = ""
+    path: Path = "client"
+
+    def __post_init__(self) -> None:
+        if self.path not in PATHS:
+            raise UsageError(
+                f"{self.kind} fault: path must be one of {', '.join(PATHS)}, got {self.path!r}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            data[f.name] = getattr(self, f.name)
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToxicFault(NetworkFault):
+    """A fault carried out by one Toxiproxy toxic."""
+
+    toxic_type: ClassVar[str] = ""
+    attribute_names: ClassVar[Mapping[str, str]] = {}
+    """Our field name -> Toxiproxy attribute name."""
+
+    stream: Stream = "downstream"
+    toxicity: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.stream not in STREAMS:
+            raise UsageError(
+                f"{self.kind} fault: stream must be upstream or downstream, got {self.stream!r}"
+            )
+        toxicity = self.toxicity
+        if isinstance(toxicity, bool) or not isinstance(toxicity, int | float):
+            raise UsageError(
+                f"{self.kind} fault: toxicity must be a number in [0, 1], got {toxicity!r}"
+            )
+        if not 0.0 <= toxicity <= 1.0:
+            raise UsageError(f"{self.kind} fault: toxicity must be in [0, 1], got {toxicity}")
+        object.__setattr__(self, "toxicity", float(toxicity))
+        for name in self.attribute_names:
+            _check_int(self.kind, name, getattr(self, name))
+
+    @property
+    def toxic_name(self) -> str:
+        """Deterministic, one per (kind, stream) on a proxy: applying the same kind again on the
+        same path and stream replaces the earlier one, and ``heal`` finds it by name."""
+        return f"{self.kind}_{self.stream}"
+
+    def attributes(self) -> dict[str, int]:
+        """The toxic's attributes in Toxiproxy's names and units."""
+        return {attr: getattr(self, name) for name, attr in self.attribute_names.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatencyFault(ToxicFault):
+    """Delay every chunk by latency_ms +- jitter_ms."""
+
+    kind: ClassVar[str] = "latency"
+    toxic_type: ClassVar[str] = "latency"
+    attribute_names: ClassVar[Mapping[str, str]] = {"latency_ms": "latency", "jitter_ms": "jitter"}
+    latency_ms: int
+    jitter_ms: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class BandwidthFault(ToxicFault):
+    """Cap the stream at rate_kbps kilobytes per second."""
+
+    kind: ClassVar[str] = "bandwidth"
+    toxic_type: ClassVar[str] = "bandwidth"
+    attribute_names: ClassVar[Mapping[str, str]] = {"rate_kbps": "rate"}
+    rate_kbps: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlowCloseFault(ToxicFault):
+    """Let data through but delay the close by delay_ms."""
+
+    kind: ClassVar[str] = "slow_close"
+    toxic_type: ClassVar[str] = "slow_close"
+    attribute_names: ClassVar[Mapping[str, str]] = {"delay_ms": "delay"}
+    delay_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeoutFault(ToxicFault):
+    """Swallow all data; close after timeout_ms of it (0: hold the connection until healed)."""
+
+    kind: ClassVar[str] = "timeout"
+    toxic_type: ClassVar[str] = "timeout"
+    attribute_names: ClassVar[Mapping[str, str]] = {"timeout_ms": "timeout"}
+    timeout_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResetPeerFault(ToxicFault):
+    """On the first data, wait timeout_ms and reset the connection (RST)."""
+
+    kind: ClassVar[str] = "reset_peer"
+    toxic_type: ClassVar[str] = "reset_peer"
+    attribute_names: ClassVar[Mapping[str, str]] = {"timeout_ms": "timeout"}
+    timeout_ms: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlicerFault(ToxicFault):
+    """Split writes into pieces of about average_size bytes, delay_us apart."""
+
+    kind: ClassVar[str] = "slicer"
+    toxic_type: ClassVar[str] = "slicer"
+    attribute_names: ClassVar[Mapping[str, str]] = {
+        "average_size": "average_size",
+        "size_variation": "size_variation",
+        "delay_us": "delay",
+    }
+    average_size: int
+    size_variation: int = 0
+    delay_us: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitDataFault(ToxicFault):
+    """Close each connection after it carried ``bytes`` bytes in this stream."""
+
+    kind: ClassVar[str] = "limit_data"
+    toxic_type: ClassVar[str] = "limit_data"
+    attribute_names: ClassVar[Mapping[str, str]] = {"bytes": "bytes"}
+    bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DownFault(NetworkFault):
+    """The path is down: the proxy is disabled (connections dropped, new ones refused)."""
+
+    kind: ClassVar[str] = "down"
+
+
+FAULT_KINDS: dict[str, type[NetworkFault]] = {
+    cls.kind: cls
+    for cls in (
+        LatencyFault,
+        BandwidthFault,
+        SlowCloseFault,
+        TimeoutFault,
+        ResetPeerFault,
+        SlicerFault,
+        LimitDataFault,
+        DownFault,
+    )
+}
+
+
+def fault_from_json(data: object) -> NetworkFault:
+    """Read a fault written by ``to_json`` (or by hand). UsageError on anything malformed."""
+    if not isinstance(data, Mapping):
+        raise UsageError(f"a fault must be an object with a 'kind', got {type(data).__name__}")
+    kind = data.get("kind")
+    cls = FAULT_KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise UsageError(f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(str(k) for k in data if k != "kind" and k not in fields)
+    if unknown:
+        raise UsageError(
+            f"{kind} fault: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(fields)}"
+        )
+    missing = [
+        name for name, f in fields.items() if f.default is dataclasses.MISSING and name not in data
+    ]
+    if missing:
+        raise UsageError(f"{kind} fault: missing field(s) {', '.join(missing)}")
+    return cls(**{k: v for k, v in data.items() if k != "kind"})

@@ -1,0 +1,167 @@
+"""The chaos state machine: one Hypothesis example is one campaign attacked by a sequence of
+claims, bursts, retries and faults, checked at teardown.
+
+Hypothesis insists that what an example *draws* depends only on earlier draws, never on the world
+outside. So every choice here (which keys exist, which rules are enabled) is made from the
+machine's own bookkeeping, never from the service's answers; and an example that should not run
+(budget spent, infrastructure broken) still draws the same values but executes nothing.
+
+The machine is built per run by :func:`make_machine`, holding the run's context on the class it
+makes (Hypothesis instantiates machines itself, with no arguments), so two runs never share state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, ClassVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from harness.errors import InfrastructureError
+from harness.generator import strategies as gen
+from harness.scenario.steps import (
+    Burst,
+    Claim,
+    ClaimSpec,
+    Heal,
+    NetworkFaultStep,
+    ProcessFault,
+    Retry,
+    Step,
+    Wait,
+)
+
+if TYPE_CHECKING:
+    from harness.engine.example import Example
+    from harness.engine.search import SearchContext
+
+
+class ViolationFound(AssertionError):
+    """Raised at teardown when an invariant broke, so Hypothesis shrinks the example."""
+
+
+class ChaosMachine(RuleBasedStateMachine):
+    ctx: ClassVar[SearchContext]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.example: Example | None = None
+        self.live = False
+        """Whether steps are executed; drawing happens either way."""
+        self.keys: dict[str, str] = {}
+        """idempotency key -> user, for every claim generated so far."""
+        self._next_key = 0
+        self.paths: list[str] = sorted(self.ctx.deployment.paths)
+        self.process_faults = self.ctx.deployment.target is not None
+
+    def new_key(self, user: str) -> str:
+        self._next_key += 1
+        key = f"k{self._next_key}"
+        self.keys[key] = user
+        return key
+
+    def execute(self, step: Step) -> None:
+        if not self.live or self.example is None:
+            return
+        try:
+            self.example.run(step)
+        except InfrastructureError as exc:
+            self.ctx.infra_error = exc
+            self.live = False
+
+    @initialize(stock=gen.stocks, per_user_limit=gen.per_user_limits)
+    def campaign(self, stock: int, per_user_limit: int) -> None:
+        if not self.ctx.should_run_example():
+            return
+        try:
+            self.example = self.ctx.new_example(stock, per_user_limit)
+            self.example.begin()
+            self.live = True
+        except InfrastructureError as exc:
+            self.ctx.infra_error = exc
+
+    @rule(user=gen.users)
+    def claim(self, user: str) -> None:
+        self.execute(Claim(user, self.new_key(user)))
+
+    @precondition(lambda self: bool(self.keys))
+    @rule(data=st.data())
+    def retry(self, data: st.DataObject) -> None:
+        """Repeat an earlier claim with its key, as a mobile client retries after a timeout.
+        The index is drawn blind; keys whose claim ended indeterminate are listed first."""
+        index = data.draw(st.integers(0, len(self.keys) - 1), label="retry index")
+        keys = list(self.keys)
+        if self.example is not None:
+            unsure = self.example.indeterminate
+            keys.sort(key=lambda k: k not in unsure)
+        key = keys[index]
+        self.execute(Retry(self.keys[key], key))
+
+    # Bursts are where coupon services break, so there is one rule per burst mode: four of the
+    # machine's rules make bursts, and Hypothesis picks among enabled rules evenly.
+    @rule(size=gen.burst_sizes)
+    def burst_distinct_users(self, size: int) -> None:
+        claims = []
+        for _ in range(size):
+            key = self.new_key("")
+            self.keys[key] = f"user-{key}"
+            claims.append(ClaimSpec(f"user-{key}", key))
+        self.execute(Burst(tuple(claims), "distinct-users"))
+
+    @rule(size=gen.burst_sizes, user=gen.users)
+    def burst_same_user(self, size: int, user: str) -> None:
+        claims = tuple(ClaimSpec(user, self.new_key(user)) for _ in range(size))
+        self.execute(Burst(claims, "same-user"))
+
+    @rule(size=gen.burst_sizes, user=gen.users)
+    def burst_same_key(self, size: int, user: str) -> None:
+        """A double-tapped button or an impatient client: one key, sent several times at once."""
+        key = self.new_key(user)
+        self.execute(Burst(tuple(ClaimSpec(user, key) for _ in range(size)), "same-key"))
+
+    @rule(picks=st.lists(gen.users, min_size=2, max_size=24))
+    def burst_mixed(self, picks: list[str]) -> None:
+        self.execute(Burst(tuple(ClaimSpec(u, self.new_key(u)) for u in picks), "mixed"))
+
+    @precondition(lambda self: bool(self.paths))
+    @rule(data=st.data())
+    def network_fault(self, data: st.DataObject) -> None:
+        fault = data.draw(gen.network_faults(self.paths), label="fault")
+        self.execute(NetworkFaultStep(fault))
+
+    @precondition(lambda self: bool(self.paths))
+    @rule(path=st.sampled_from(["all", "client", "store"]))
+    def heal(self, path: str) -> None:
+        self.execute(Heal(path))
+
+    @precondition(lambda self: self.process_faults)
+    @rule(action=st.sampled_from(gen.PROCESS_ACTIONS))
+    def process_fault(self, action: str) -> None:
+        self.execute(ProcessFault(action))
+
+    @rule(ms=gen.waits_ms)
+    def wait(self, ms: int) -> None:
+        self.execute(Wait(ms))
+
+    def teardown(self) -> None:
+        if self.example is None or not self.live:
+            if self.example is not None:  # broken mid-way: leave the system healed
+                # the infrastructure error is already recorded; healing is best effort
+                with contextlib.suppress(Exception):
+                    self.example.nemesis.heal_all()
+            return
+        try:
+            result = self.example.finish()
+        except InfrastructureError as exc:
+            self.ctx.infra_error = exc
+            return
+        self.ctx.record(result)
+        if result.violated:
+            names = ", ".join(str(v.invariant) for v in result.report.violations)
+            raise ViolationFound(f"invariant violated: {names}")
+
+
+def make_machine(ctx: SearchContext) -> type[ChaosMachine]:
+    """A machine class bound to one run's context."""
+    return type("CouponChaos", (ChaosMachine,), {"ctx": ctx})

@@ -1,0 +1,60 @@
+"""Hypothesis strategies for campaigns, claims, bursts and faults.
+
+Values are kept small on purpose: small stock and few users make sold-out, per-user limits and
+races common, which is where coupon services break; faults are short enough that an example stays
+around a second, so a budget of seconds explores dozens of examples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+USERS = tuple(f"u{i}" for i in range(8))
+
+stocks = st.one_of(st.integers(0, 3), st.integers(1, 12))
+per_user_limits = st.sampled_from([1, 1, 1, 2, 3])
+users = st.sampled_from(USERS)
+burst_sizes = st.one_of(st.integers(2, 6), st.integers(2, 24))
+waits_ms = st.sampled_from([50, 200, 700])
+
+PROCESS_ACTIONS = ("crash", "crash", "kill", "start", "restart", "pause", "resume")
+
+
+def network_faults(paths: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """A network fault as the JSON harness.faults reads (``fault_from_json``)."""
+    path = st.sampled_from(sorted(paths))
+    stream = st.sampled_from(["downstream", "upstream"])
+    toxicity = st.sampled_from([1.0, 1.0, 1.0, 0.5])
+
+    def toxic(kind: str, **attrs: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+        return st.fixed_dictionaries(
+            {
+                "kind": st.just(kind),
+                "path": path,
+                "stream": stream,
+                "toxicity": toxicity,
+                **attrs,
+            }
+        )
+
+    return st.one_of(
+        toxic(
+            "latency",
+            latency_ms=st.sampled_from([20, 100, 300, 800, 1500]),  # 1500 > client timeout
+            jitter_ms=st.sampled_from([0, 0, 50]),
+        ),
+        toxic("timeout", timeout_ms=st.sampled_from([0, 200, 1000])),
+        toxic("reset_peer", timeout_ms=st.sampled_from([0, 50, 300])),
+        toxic(
+            "slicer",
+            average_size=st.sampled_from([1, 8, 64]),
+            size_variation=st.sampled_from([0, 4]),
+            delay_us=st.sampled_from([0, 500, 5000]),
+        ),
+        toxic("bandwidth", rate_kbps=st.sampled_from([1, 8, 100])),
+        toxic("limit_data", bytes=st.sampled_from([0, 64, 300])),
+        toxic("slow_close", delay_ms=st.sampled_from([100, 1000])),
+        st.fixed_dictionaries({"kind": st.just("down"), "path": path}),
+    )

@@ -1,0 +1,134 @@
+"""A thread-safe, append-only history that can stream itself to a JSON Lines file."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from harness.errors import UsageError
+from harness.history.record import NEMESIS, Op, OpType
+
+
+class History:
+    """The record of one test: every invoke and completion, in the order they happened.
+
+    Many client threads append at once; one lock orders them so ``index`` and ``time`` agree.
+    With ``path`` set, every op is also written to that file as soon as it is recorded, so a crash
+    of the harness itself still leaves the history up to that point.
+    """
+
+    def __init__(self, path: Path | None = None, meta: dict[str, Any] | None = None) -> None:
+        self._ops: list[Op] = []
+        self._lock = threading.Lock()
+        self._t0 = time.monotonic_ns()
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._sink: IO[str] | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._sink = path.open("w", encoding="utf-8")
+            if self.meta:
+                self._sink.write(json.dumps({"meta": self.meta}) + "\n")
+
+    # -- recording
+    def invoke(self, process: str, f: str, value: dict[str, Any]) -> Op:
+        return self._append(OpType.INVOKE, process, f, value, None, {})
+
+    def complete(
+        self,
+        invoke: Op,
+        type: OpType,
+        value: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Op:
+        if type is OpType.INVOKE:
+            raise ValueError("a completion must be ok, fail or info")
+        merged = dict(invoke.value)
+        merged.update(value or {})
+        return self._append(type, invoke.process, invoke.f, merged, invoke, extra or {})
+
+    def nemesis(self, f: str, value: dict[str, Any]) -> tuple[Op, Op]:
+        """Record a fault event that takes effect at once: an invoke and an info completion."""
+        op = self.invoke(NEMESIS, f, value)
+        return op, self.complete(op, OpType.INFO)
+
+    def _append(
+        self,
+        type: OpType,
+        process: str,
+        f: str,
+        value: dict[str, Any],
+        invoke: Op | None,
+        extra: dict[str, Any],
+    ) -> Op:
+        with self._lock:
+            op = Op(
+                index=len(self._ops),
+                type=type,
+                process=process,
+                f=f,
+                value=value,
+                time=time.monotonic_ns() - self._t0,
+                invoke_index=None if invoke is None else invoke.index,
+                invoke_time=None if invoke is None else invoke.time,
+                extra=extra,
+            )
+            self._ops.append(op)
+            if self._sink is not None:
+                self._sink.write(json.dumps(op.to_json()) + "\n")
+                self._sink.flush()
+            return op
+
+    # -- reading
+    @property
+    def ops(self) -> list[Op]:
+        with self._lock:
+            return list(self._ops)
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ops)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sink is not None:
+                self._sink.close()
+                self._sink = None
+
+    # -- files
+    def write_jsonl(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            if self.meta:
+                out.write(json.dumps({"meta": self.meta}) + "\n")
+            for op in self.ops:
+                out.write(json.dumps(op.to_json()) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def read_jsonl(cls, path: Path) -> History:
+        """Load a history file; a malformed line raises :class:`UsageError` naming the line."""
+        history = cls()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise UsageError(f"cannot read history {path}: {exc.strerror or exc}") from None
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                if "meta" in data and "index" not in data:
+                    history.meta.update(data["meta"])
+                    continue
+                history._ops.append(Op.from_json(data))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise UsageError(f"{path}:{number}: not a history entry ({exc})") from None
+        return history

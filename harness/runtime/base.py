@@ -1,0 +1,112 @@
+"""What a runtime provides, whatever runs the processes: local child processes or containers.
+
+The engine wires ``clients -> proxy -> target -> proxy -> store`` from these handles alone, and the
+nemesis crashes, pauses and restarts targets through them; so a new runtime is one more
+implementation of these three classes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+
+class StoreHandle(ABC):
+    """A running store (Redis, PostgreSQL) a target keeps its coupons in."""
+
+    kind: str
+    host: str
+    port: int
+    url: str
+    """How a target reaches this store directly."""
+
+    def url_via(self, host: str, port: int) -> str:
+        """The same store (and database) reached through another address, e.g. a fault proxy."""
+        parts = urlsplit(self.url)
+        netloc = f"{host}:{port}"
+        if parts.username:
+            netloc = f"{parts.username}@{netloc}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+
+class TargetHandle(ABC):
+    """A running coupon service the harness may crash, pause and restart."""
+
+    name: str
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    @abstractmethod
+    def is_running(self) -> bool: ...
+
+    @abstractmethod
+    def start(self, wait: bool = True) -> None:
+        """Start (again) on the same address and data. With ``wait`` it returns once healthy;
+        without, once it listens — a target restarted while its store is cut off cannot be
+        healthy until the fault heals, and that is the nemesis's business, not an error."""
+
+    @abstractmethod
+    def kill(self) -> None:
+        """kill -9: no chance to flush or commit anything."""
+
+    @abstractmethod
+    def stop(self, grace: float = 5.0) -> None:
+        """Graceful stop: TERM, then KILL after ``grace`` seconds."""
+
+    def restart(self, wait: bool = True) -> None:
+        self.stop()
+        self.start(wait)
+
+    @abstractmethod
+    def pause(self) -> None:
+        """Freeze the process (SIGSTOP / docker pause): connections stay open, nothing answers."""
+
+    @abstractmethod
+    def resume(self) -> None: ...
+
+    @abstractmethod
+    def wait_healthy(self, timeout: float) -> None:
+        """Raise InfrastructureError, naming the last log lines, if not healthy in time."""
+
+    @abstractmethod
+    def logs(self, tail: int = 50) -> str: ...
+
+    @property
+    def log_path(self) -> Path | None:
+        return None
+
+
+class Runtime(ABC):
+    """Starts stores and targets, and stops everything it started on :meth:`close` — always."""
+
+    @abstractmethod
+    def start_store(self, kind: str) -> StoreHandle: ...
+
+    @abstractmethod
+    def start_target(
+        self,
+        info: Any,
+        *,
+        store_url: str | None = None,
+        admission_limit: int | None = None,
+        port: int | None = None,
+    ) -> TargetHandle: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,98 @@
+"""Child processes the local runtime starts: free ports, log files, signals, and a guarantee
+that they do not outlive the harness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SETPRIV = shutil.which("setpriv")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def spawn(
+    argv: list[str],
+    log_path: Path,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    user: int | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` with stdout and stderr appended to ``log_path``.
+
+    When started from the main thread, the child gets PR_SET_PDEATHSIG=KILL (through util-linux's
+    ``setpriv``), so even a harness killed with -9 leaves no target behind. Not from other
+    threads: the kernel sends that signal when the *thread* that forked exits, which would kill a
+    target restarted from a short-lived worker thread; those rely on :meth:`close` instead.
+    """
+    if SETPRIV and threading.current_thread() is threading.main_thread():
+        argv = [SETPRIV, "--pdeathsig", "KILL", "--", *argv]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        extra: dict[str, object] = {}
+        if user is not None:
+            extra = {"user": user, "group": user, "extra_groups": []}
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            **extra,  # type: ignore[arg-type]
+        )
+
+
+def terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """TERM (after CONT, in case it is frozen), then KILL; waits until it is gone."""
+    if proc.poll() is not None:
+        return
+    try:
+        proc.send_signal(signal.SIGCONT)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    except ProcessLookupError:
+        pass
+
+
+def tail(path: Path | None, lines: int = 50) -> str:
+    if path is None or not path.exists():
+        return ""
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 64 * 1024))
+        text = f.read().decode("utf-8", "replace")
+    return "\n".join(text.splitlines()[-lines:])

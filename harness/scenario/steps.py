@@ -1,0 +1,203 @@
+"""The steps a chaos example is made of, as plain records that serialize into scenario files.
+
+The Hypothesis state machine and ``coupon-chaos replay`` run the very same steps through the same
+executor, so a saved scenario is exactly what the generator did, not a description of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from harness.errors import UsageError
+from harness.faults.model import fault_from_json
+
+PROCESS_ACTIONS = ("crash", "kill", "start", "stop", "restart", "pause", "resume")
+"""crash = kill -9 then start again on the same data; the others do one thing each."""
+
+BURST_MODES = ("distinct-users", "same-user", "same-key", "mixed")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSpec:
+    """One claim inside a step: who claims, with which idempotency key."""
+
+    user: str
+    key: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"user": self.user, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A single client claims once."""
+
+    kind: ClassVar[str] = "claim"
+    user: str
+    key: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.kind, "user": self.user, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A client repeats an earlier claim with the same idempotency key (as a mobile app does after
+    a timeout)."""
+
+    kind: ClassVar[str] = "retry"
+    user: str
+    key: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.kind, "user": self.user, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """Several clients claim at once. Each client opens its connection first, then all wait on a
+    barrier and send together, which pins the timing so a replay races the same way."""
+
+    kind: ClassVar[str] = "burst"
+    claims: tuple[ClaimSpec, ...]
+    mode: str = "mixed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.kind, "mode": self.mode, "claims": [c.to_json() for c in self.claims]}
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkFaultStep:
+    """Apply a network fault (a toxic or a downed proxy) on the client or store path."""
+
+    kind: ClassVar[str] = "fault"
+    fault: dict[str, Any]
+    """The fault's JSON as ``harness.faults`` writes it (``{"kind": "latency", "path": ...}``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.kind, "fault": dict(self.fault)}
+
+
+@dataclass(frozen=True, slots=True)
+class Heal:
+    """Remove network faults: those on one path, or all of them."""
+
+    kind: ClassVar[str] = "heal"
+    path: str = "all"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.kind, "path": self.path}
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessFault:
+    """Act on the target's process or container: crash, kill, start, stop, restart, pause,
+    resume."""
+
+    kind: ClassVar[str] = "process"
+    action: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.kind, "action": self.action}
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Let time pass (a write-behind buffer flushes, a queued request completes)."""
+
+    kind: ClassVar[str] = "wait"
+    ms: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.kind, "ms": self.ms}
+
+
+Step = Claim | Retry | Burst | NetworkFaultStep | Heal | ProcessFault | Wait
+
+
+def step_from_json(data: Any, where: str = "step") -> Step:
+    """Parse one step, raising :class:`UsageError` that names what is wrong and where."""
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: expected an object, got {type(data).__name__}")
+    op = data.get("op")
+    try:
+        if op in ("claim", "retry"):
+            cls = Claim if op == "claim" else Retry
+            return cls(user=_str(data, "user", where), key=_str(data, "key", where))
+        if op == "burst":
+            raw = data.get("claims")
+            if not isinstance(raw, list) or not raw:
+                raise UsageError(f"{where}: burst needs a non-empty list 'claims'")
+            claims = tuple(
+                ClaimSpec(_str(c, "user", f"{where}.claims[{i}]"), _str(c, "key", where))
+                if isinstance(c, dict)
+                else _bad(f"{where}.claims[{i}]: expected an object")
+                for i, c in enumerate(raw)
+            )
+            mode = data.get("mode", "mixed")
+            if mode not in BURST_MODES:
+                raise UsageError(f"{where}: unknown burst mode {mode!r}")
+            return Burst(claims=claims, mode=mode)
+        if op == "fault":
+            fault = data.get("fault")
+            if not isinstance(fault, dict) or "kind" not in fault:
+                raise UsageError(f"{where}: fault needs an object 'fault' with a 'kind'")
+            try:
+                fault_from_json(fault)
+            except UsageError as exc:
+                raise UsageError(f"{where}: {exc.message}") from None
+            return NetworkFaultStep(fault=dict(fault))
+        if op == "heal":
+            path = data.get("path", "all")
+            if path not in ("all", "client", "store"):
+                raise UsageError(f"{where}: heal path must be all, client or store")
+            return Heal(path=path)
+        if op == "process":
+            action = data.get("action")
+            if action not in PROCESS_ACTIONS:
+                raise UsageError(
+                    f"{where}: process action must be one of {', '.join(PROCESS_ACTIONS)}"
+                )
+            return ProcessFault(action=action)
+        if op == "wait":
+            ms = data.get("ms")
+            if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 600_000:
+                raise UsageError(f"{where}: wait needs an integer 'ms' in 0..600000")
+            return Wait(ms=ms)
+    except UsageError:
+        raise
+    raise UsageError(f"{where}: unknown op {op!r}")
+
+
+def _str(data: dict[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"{where}: {key!r} must be a non-empty string")
+    return value
+
+
+def _bad(message: str) -> Any:
+    raise UsageError(message)
+
+
+def step_claims(step: Step) -> list[ClaimSpec]:
+    """The claims a step makes (empty for faults)."""
+    if isinstance(step, Claim | Retry):
+        return [ClaimSpec(step.user, step.key)]
+    if isinstance(step, Burst):
+        return list(step.claims)
+    return []
+
+
+@dataclass
+class StepLog:
+    """The steps one example ran, in order; becomes a scenario's ``steps``."""
+
+    steps: list[Step] = field(default_factory=list)
+
+    def add(self, step: Step) -> None:
+        self.steps.append(step)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [s.to_json() for s in self.steps]

@@ -1,0 +1,90 @@
+"""Ready-made chaos tests. Import one into a test module and pytest runs it against the target
+named by ``--chaos-target`` (with ``--chaos-runtime external`` for your own running service)::
+
+    from harness.testing import test_coupon_service_survives_chaos  # noqa: F401
+
+    # pytest --chaos-runtime external --chaos-target http://127.0.0.1:8080
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import HarnessError
+
+
+def test_coupon_service_survives_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Generated claims, bursts, retries and faults for a budget; every invariant must hold."""
+    from harness.engine.run import RunOptions, execute_run
+
+    options = RunOptions(
+        target=request.config.getoption("--chaos-target"),
+        runtime=request.config.getoption("--chaos-runtime"),
+        profile=request.config.getoption("--chaos-profile"),
+        budget=request.config.getoption("--chaos-budget"),
+        toxiproxy_url=request.config.getoption("--chaos-toxiproxy"),
+        scenarios_dir=tmp_path / "scenarios",
+    )
+    try:
+        outcome = execute_run(options)
+    except HarnessError as exc:
+        pytest.fail(f"coupon-chaos: {exc.message}", pytrace=False)
+    if outcome.verdict == "fail":
+        lines = [f"{v['invariant']}: {v['detail']}" for v in outcome.violations]
+        pytest.fail(
+            "invariants violated:\n"
+            + "\n".join(lines)
+            + f"\nscenario: {outcome.scenario_path} (seed {outcome.seed})",
+            pytrace=False,
+        )
+
+
+def test_scenario_replays(chaos_scenario: Path, request: pytest.FixtureRequest) -> None:
+    """Replays one scenario file: a scenario that names invariants in ``expect`` must break one
+    of them again (a regression test of a known bug); one with no ``expect`` must pass."""
+    result = replay_scenario_file(chaos_scenario, request.config.getoption("--chaos-toxiproxy"))
+    scenario = result.scenario
+    broken = sorted({str(v.invariant) for r in result.results for v in r.report.violations})
+    if scenario.expect:
+        assert result.reproduced_runs == result.runs, (
+            f"{chaos_scenario.name}: expected {scenario.expect} to be violated, got {broken}"
+        )
+    else:
+        assert not broken, f"{chaos_scenario.name}: invariants violated: {broken}"
+
+
+def replay_scenario_file(path: Path, toxiproxy_url: str | None = None, repeat: int = 1) -> Any:
+    """Deploy the scenario's target and replay it; HarnessErrors fail the test in one line."""
+    from harness.engine.deployment import DeployConfig, deploy, is_url
+    from harness.engine.example import ClientPool, ExampleConfig
+    from harness.engine.replay import replay
+    from harness.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(path)
+        config = DeployConfig(
+            target=scenario.target,
+            runtime="external" if is_url(scenario.target) else "local",
+            toxiproxy_url=toxiproxy_url,
+            seed=scenario.seed,
+            client_timeout=scenario.client_timeout,
+        )
+        with deploy(config) as deployment:
+            pool = ClientPool(deployment.adapter_factory)
+            try:
+                return replay(
+                    deployment,
+                    pool,
+                    scenario,
+                    run_id=secrets.token_hex(3),
+                    repeat=repeat,
+                    config=ExampleConfig(client_timeout=scenario.client_timeout),
+                )
+            finally:
+                pool.close()
+    except HarnessError as exc:
+        pytest.fail(f"coupon-chaos: {exc.message}", pytrace=False)

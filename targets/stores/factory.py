@@ -1,0 +1,26 @@
+"""Which store class a configuration asks for."""
+
+from __future__ import annotations
+
+from targets.service.config import ServiceConfig
+from targets.stores.base import Store
+
+
+def make_store(config: ServiceConfig) -> Store:
+    if config.bug is not None:
+        from targets.bugs import BUG_STORES
+
+        cls = BUG_STORES[config.bug]
+        return cls(config.data_dir if config.store == "sqlite" else config.store_url)
+    if config.store == "sqlite":
+        from targets.stores.sqlite import SqliteStore
+
+        return SqliteStore(config.data_dir)
+    assert config.store_url is not None
+    if config.store == "redis":
+        from targets.stores.redis import RedisStore
+
+        return RedisStore(config.store_url)
+    from targets.stores.postgres import PostgresStore
+
+    return PostgresStore(config.store_url)

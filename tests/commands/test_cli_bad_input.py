@@ -1,0 +1,166 @@
+"""Bad input gets one clear line and its documented exit code: never a traceback, never a
+partial result file. Run as a user runs it: the CLI in a subprocess."""
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+
+def cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def assert_one_line(result, code, needle):
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines, result.stdout
+    assert needle in lines[-1], lines
+    assert len([line for line in lines if line.startswith("coupon-chaos")]) == 1, lines
+
+
+def closed_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_unknown_target(tmp_path):
+    result = cli("run", "--target", "no-such-target", "--report", tmp_path / "out")
+    assert_one_line(result, 2, "unknown target 'no-such-target'")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("budget", ["abc", "-5", "0"])
+def test_invalid_budget(tmp_path, budget):
+    result = cli("run", "--budget", budget, "--report", tmp_path / "out")
+    assert_one_line(result, 2, "budget")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreachable_url_is_an_infrastructure_error(tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}"
+    result = cli("run", "--runtime", "external", "--target", url, "--report", tmp_path / "out")
+    assert_one_line(result, 3, "unreachable")
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_unreachable_toxiproxy_is_an_infrastructure_error(tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}"
+    result = cli("run", "--toxiproxy", url, "--budget", "1", "--report", tmp_path / "out")
+    assert_one_line(result, 3, "fault proxy at")
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_url_target_needs_the_external_runtime():
+    result = cli("run", "--target", "http://127.0.0.1:1")
+    assert_one_line(result, 2, "--runtime external")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ('{"format": "coupon-chaos-scenario", "version": 1, "target": "ref', "not valid JSON"),
+        ('{"format": "something-else"}', "not a scenario file"),
+        (
+            json.dumps(
+                {
+                    "format": "coupon-chaos-scenario",
+                    "version": 1,
+                    "target": "reference-sqlite",
+                    "campaign": {"stock": 1},
+                    "steps": [
+                        {
+                            "op": "fault",
+                            "fault": {"kind": "latency", "path": "moon", "latency_ms": 5},
+                        }
+                    ],
+                }
+            ),
+            "path must be one of",
+        ),
+    ],
+)
+def test_malformed_scenario(tmp_path, content, needle):
+    path = tmp_path / "s.json"
+    path.write_text(content)
+    assert_one_line(cli("replay", path), 2, needle)
+
+
+def test_missing_scenario(tmp_path):
+    assert_one_line(cli("replay", tmp_path / "none.json"), 2, "does not exist")
+
+
+def test_scenario_with_unknown_target(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "coupon-chaos-scenario",
+                "version": 1,
+                "target": "bug-that-does-not-exist",
+                "campaign": {"stock": 1},
+                "steps": [],
+            }
+        )
+    )
+    assert_one_line(cli("replay", path), 2, "unknown target")
+
+
+def write_history(path, coupons, acked):
+    from harness.history import History, OpType
+
+    h = History()
+    create = h.invoke("c0", "create", {"campaign_id": "c", "stock": 2, "per_user_limit": 1})
+    h.complete(create, OpType.OK)
+    for code, user, key in acked:
+        op = h.invoke("c0", "claim", {"campaign_id": "c", "user_id": user, "idempotency_key": key})
+        h.complete(op, OpType.OK, {"coupon_code": code}, {"reason": "granted"})
+    read = h.invoke("c0", "read", {"campaign_id": "c"})
+    state = {
+        "campaign_id": "c",
+        "stock": 2,
+        "per_user_limit": 1,
+        "issued": len(coupons),
+        "remaining": 2 - len(coupons),
+    }
+    coupon_json = [{"coupon_code": c, "user_id": u, "idempotency_key": k} for c, u, k in coupons]
+    h.complete(read, OpType.OK, {"campaign": state, "coupons": coupon_json})
+    h.write_jsonl(path)
+
+
+def test_check_good_and_violating_histories(tmp_path):
+    good = tmp_path / "good.jsonl"
+    write_history(good, [("A", "u1", "k1")], [("A", "u1", "k1")])
+    result = cli("check", good)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no-lost-ack" in result.stdout
+    strict = cli("check", "--strict", good)  # no drain: no-stock-leak is unknown
+    assert strict.returncode == 1
+    bad = tmp_path / "bad.jsonl"
+    write_history(bad, [], [("A", "u1", "k1")])
+    result = cli("check", "--json", bad)
+    assert result.returncode == 1
+    verdicts = {v["invariant"]: v["status"] for v in json.loads(result.stdout)["verdicts"]}
+    assert verdicts["no-lost-ack"] == "fail"
+
+
+def test_check_malformed_and_missing_history(tmp_path):
+    good = tmp_path / "h.jsonl"
+    write_history(good, [("A", "u1", "k1")], [("A", "u1", "k1")])
+    truncated = tmp_path / "t.jsonl"
+    text = good.read_text()
+    truncated.write_text(text[: len(text) - 40])
+    assert_one_line(cli("check", truncated), 2, "not a history entry")
+    assert_one_line(cli("check", tmp_path / "missing.jsonl"), 2, "cannot read history")

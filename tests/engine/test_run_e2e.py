@@ -1,0 +1,91 @@
+"""End to end, as CI uses it: ``coupon-chaos run`` against every bundled target.
+
+Reference targets must pass within their budget (exit 0); every seeded-bug target must be caught
+(exit 1), naming an invariant it declares, with a scenario file that replays the violation.
+A seeded bug the harness does not catch is a failing test, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.catalog import CATALOG
+from harness.runtime import store_available
+
+REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
+SEEDED = [name for name, info in CATALOG.items() if info.kind == "seeded-bug"]
+
+
+def need_store(name: str) -> None:
+    ok, why = (
+        store_available(CATALOG[name].store) if CATALOG[name].store != "sqlite" else (True, "")
+    )
+    if not ok:
+        if os.environ.get("COUPON_CHAOS_REQUIRE_STORES") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+def cli(*args: object, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("target", REFERENCE)
+def test_reference_target_passes(target: str, tmp_path: Path) -> None:
+    need_store(target)
+    out = tmp_path / "out"
+    result = cli(
+        "run",
+        "--target",
+        target,
+        "--budget",
+        12,
+        "--seed",
+        1,
+        "--report",
+        out,
+        "--junit",
+        out / "junit.xml",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "pass"
+    assert report["violations"] == []
+    assert report["stats"]["examples"] >= 3, report["stats"]
+    assert report["stats"]["claims_by_type"].get("ok", 0) > 0
+    statuses = {i["invariant"]: i["status"] for i in report["invariants"]}
+    assert set(statuses.values()) <= {"pass", "unknown"}
+    assert statuses["no-over-issuance"] == "pass"
+    assert statuses["no-lost-ack"] == "pass"
+    junit = (out / "junit.xml").read_text()
+    assert junit.count("<testcase") == 8 and "<failure" not in junit
+
+
+@pytest.mark.parametrize("target", SEEDED)
+def test_seeded_bug_is_caught_and_replays(target: str, tmp_path: Path) -> None:
+    need_store(target)
+    info = CATALOG[target]
+    out = tmp_path / "out"
+    result = cli("run", "--target", target, "--budget", 60, "--seed", 1, "--report", out)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    found = {v["invariant"] for v in report["violations"]}
+    declared = {str(i) for i in info.violates}
+    assert found & declared, f"{target} declares {declared}, the run found {found}"
+    scenario = Path(report["scenario"])
+    assert scenario.is_file()
+    assert f"scenario: {scenario}" in result.stdout
+    replayed = cli("replay", scenario, "--repeat", 3)
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+    assert "violated in" in replayed.stdout

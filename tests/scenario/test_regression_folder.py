@@ -1,0 +1,33 @@
+"""tests/scenarios/ as a regression suite, through the pytest plugin's replay test: each seeded
+bug's saved scenario must break its invariant again, and the reference scenario must pass."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.testing import (
+    replay_scenario_file,
+    test_scenario_replays,  # noqa: F401 - collected by pytest
+)
+
+FOLDER = Path(__file__).resolve().parents[1] / "scenarios"
+pytestmark = pytest.mark.chaos_scenarios(str(FOLDER))
+
+
+def test_the_folder_covers_every_seeded_bug():
+    from harness.catalog import CATALOG
+    from harness.scenario import load_scenario
+
+    targets = {load_scenario(p).target for p in FOLDER.glob("*.json")}
+    seeded = {name for name, info in CATALOG.items() if info.kind == "seeded-bug"}
+    assert seeded <= targets, f"no scenario for {sorted(seeded - targets)}"
+    assert "reference-sqlite" in targets
+
+
+@pytest.mark.parametrize("name", ["bug-stock-race", "bug-user-limit-race"])
+def test_race_scenarios_replay_nine_times_out_of_ten(name):
+    """Timing-dependent bugs: the saved scenario pins the race (a barrier-released burst), so a
+    replay reproduces it at least 9 times out of 10."""
+    path = next(p for p in FOLDER.glob("*.json") if p.name.startswith(name + "-"))
+    result = replay_scenario_file(path, repeat=10)
+    assert result.reproduced_runs >= 9, f"{name}: reproduced {result.reproduced_runs}/10"
