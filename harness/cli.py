@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "run": "run",
     "replay": "replay",
     "check": "check",
+    "images": "images",
+    "cleanup": "cleanup",
 }
 
 EPILOG = """exit codes:

@@ -57,8 +57,16 @@ def test_scenario_replays(chaos_scenario: Path, request: pytest.FixtureRequest) 
         assert not broken, f"{chaos_scenario.name}: invariants violated: {broken}"
 
 
-def replay_scenario_file(path: Path, toxiproxy_url: str | None = None, repeat: int = 1) -> Any:
-    """Deploy the scenario's target and replay it; HarnessErrors fail the test in one line."""
+def replay_scenario_file(
+    path: Path,
+    toxiproxy_url: str | None = None,
+    repeat: int = 1,
+    *,
+    target: str | None = None,
+    runtime: str | None = None,
+) -> Any:
+    """Deploy the scenario's target (or ``target``) on ``runtime`` (default: local, external for
+    a URL) and replay it; HarnessErrors fail the test in one line."""
     from harness.engine.deployment import DeployConfig, deploy, is_url
     from harness.engine.example import ClientPool, ExampleConfig
     from harness.engine.replay import replay
@@ -66,9 +74,10 @@ def replay_scenario_file(path: Path, toxiproxy_url: str | None = None, repeat: i
 
     try:
         scenario = load_scenario(path)
+        name = target or scenario.target
         config = DeployConfig(
-            target=scenario.target,
-            runtime="external" if is_url(scenario.target) else "local",
+            target=name,
+            runtime=runtime or ("external" if is_url(name) else "local"),
             toxiproxy_url=toxiproxy_url,
             seed=scenario.seed,
             client_timeout=scenario.client_timeout,

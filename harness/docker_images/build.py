@@ -29,6 +29,7 @@ from harness.docker_images.recipe import (
     PUBLIC_POSTGRES,
     PUBLIC_PYTHON,
     PUBLIC_REDIS,
+    PUBLIC_TOXIPROXY,
     REDIS,
     SERVICE,
     ImageRecipe,
@@ -58,6 +59,9 @@ class ImageSet:
     postgres: str
     base: str
     """What the Python images were built on (python:3.11-slim or the local base)."""
+    toxiproxy: str | None = None
+    """The real Toxiproxy image, when it is on the machine: the fault proxy container then runs
+    it instead of the embedded proxy (set $COUPON_CHAOS_FAULTPROXY=embedded to keep ours)."""
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -66,6 +70,7 @@ class ImageSet:
             "redis": self.redis,
             "postgres": self.postgres,
             "base": self.base,
+            "toxiproxy": self.toxiproxy or "",
         }
 
 
@@ -228,8 +233,16 @@ def build_images(
         redis=tags.get("redis", PUBLIC_REDIS),
         postgres=tags.get("postgres", PUBLIC_POSTGRES),
         base=base,
+        toxiproxy=_real_toxiproxy(client),
     )
     return BuildReport(images, steps, round(time.monotonic() - started, 2))
+
+
+def _real_toxiproxy(client: Any) -> str | None:
+    """The public Toxiproxy image if it is already here (never pulled for a run)."""
+    if os.environ.get("COUPON_CHAOS_FAULTPROXY", "") == "embedded":
+        return None
+    return PUBLIC_TOXIPROXY if _exists(client, PUBLIC_TOXIPROXY) is not None else None
 
 
 def ensure_images(client: Any, mode: str | None = None, log: Log | None = None) -> ImageSet:

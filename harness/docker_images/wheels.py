@@ -24,7 +24,9 @@ from harness.docker_images.recipe import PROJECT_ROOT, REQUIREMENTS
 from harness.errors import InfrastructureError
 
 PYTHON_VERSION = "3.11"
-"""The Python of every base: Debian bookworm's python3 and python:3.11-slim."""
+"""The Python of every base: Debian bookworm's python3 (3.11.2) and python:3.11-slim. pip
+evaluates dependency markers for the host's interpreter, not this one, so a back-port the image
+needs (redis's async-timeout below 3.11.3) is listed in docker/requirements.txt itself."""
 
 
 def cache_dir() -> Path:

@@ -6,6 +6,8 @@ Wiring (local runtime)::
     clients -> [proxy "client"] -> target -> [proxy "store"] -> redis/postgres
 
 so network faults can hit either path. With ``--runtime external`` only the client path exists.
+With ``--runtime docker`` each of them is a container on the run's own network, the fault proxy
+too (see :mod:`harness.runtime.docker`).
 """
 
 from __future__ import annotations
@@ -53,8 +55,12 @@ class Deployment:
     store: str | None = None
     workdir: Path | None = None
     adapter_factory: Callable[[], ClaimAdapter] = field(repr=False, default=None)  # type: ignore[assignment]
+    all_logs: Callable[[int], str] | None = field(repr=False, default=None)
+    """Every process's logs (the Docker runtime: each container's), when there are several."""
 
     def logs(self, tail: int = 50) -> str:
+        if self.all_logs is not None:
+            return self.all_logs(tail)
         return self.target.logs(tail) if self.target is not None else ""
 
 
@@ -73,9 +79,11 @@ def deploy(config: DeployConfig) -> Iterator[Deployment]:
         raise UsageError("--runtime external needs --target URL (the running service's base URL)")
     if config.runtime != "external" and is_url(config.target):
         raise UsageError("a URL target runs elsewhere: add --runtime external")
-    if config.runtime == "docker":
-        raise UsageError("--runtime docker is not available in this build; use local or external")
-    if config.runtime == "local":
+    if config.runtime == "docker" and config.toxiproxy_url:
+        raise UsageError(
+            "--runtime docker runs its own fault proxy container; drop --toxiproxy/TOXIPROXY_URL"
+        )
+    if config.runtime in ("local", "docker"):
         from harness.catalog import get_target
 
         get_target(config.target)  # an unknown name is a usage error before anything starts
@@ -88,6 +96,9 @@ def deploy(config: DeployConfig) -> Iterator[Deployment]:
         workdir = config.workdir
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cc-run-")))
+        if config.runtime == "docker":
+            yield _docker(config, workdir, stack)
+            return
         faults = stack.enter_context(open_fault_proxy(config.toxiproxy_url, seed=config.seed))
         if config.runtime == "external":
             yield _external(config, faults, workdir)
@@ -152,4 +163,48 @@ def _local(config: DeployConfig, faults: Any, workdir: Path, stack: ExitStack) -
         store=info.store,
         workdir=workdir,
         adapter_factory=_factory(client_url, config),
+    )
+
+
+def _docker(config: DeployConfig, workdir: Path, stack: ExitStack) -> Deployment:
+    from harness.catalog import get_target
+    from harness.faults import FaultProxy
+    from harness.runtime.docker import (
+        CLIENT_LISTEN_PORT,
+        SERVICE_PORT,
+        STORE_LISTEN_PORT,
+        DockerRuntime,
+    )
+
+    info = get_target(config.target)
+    runtime = stack.enter_context(DockerRuntime())
+    proxy = runtime.start_fault_proxy(config.seed)
+    faults = stack.enter_context(FaultProxy(proxy.api_url, run_id=runtime.run_id))
+    paths = {"client"}
+    store_url = None
+    if info.store != "sqlite":
+        store = runtime.start_store(info.store)
+        faults.create_proxy(
+            "store", upstream=f"{store.host}:{store.port}", listen=f"0.0.0.0:{STORE_LISTEN_PORT}"
+        )
+        store_url = store.url_via(proxy.name, STORE_LISTEN_PORT)
+        paths.add("store")
+    target = runtime.start_target(info, store_url=store_url, admission_limit=config.admission_limit)
+    faults.create_proxy(
+        "client",
+        upstream=f"{target.container.name}:{SERVICE_PORT}",
+        listen=f"0.0.0.0:{CLIENT_LISTEN_PORT}",
+    )
+    client_url = f"http://{runtime.host}:{proxy.client_port}"
+    return Deployment(
+        name=info.name,
+        client_url=client_url,
+        direct_url=target.base_url,
+        faults=faults,
+        target=target,
+        paths=frozenset(paths),
+        store=info.store,
+        workdir=workdir,
+        adapter_factory=_factory(client_url, config),
+        all_logs=runtime.logs,
     )

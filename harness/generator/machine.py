@@ -54,6 +54,7 @@ class ChaosMachine(RuleBasedStateMachine):
         self._next_key = 0
         self.paths: list[str] = sorted(self.ctx.deployment.paths)
         self.process_faults = self.ctx.deployment.target is not None
+        self.partitions = bool(getattr(self.ctx.deployment.target, "can_partition", False))
 
     def new_key(self, user: str) -> str:
         self._next_key += 1
@@ -138,6 +139,11 @@ class ChaosMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.process_faults)
     @rule(action=st.sampled_from(gen.PROCESS_ACTIONS))
     def process_fault(self, action: str) -> None:
+        self.execute(ProcessFault(action))
+
+    @precondition(lambda self: self.partitions)
+    @rule(action=st.sampled_from(gen.PARTITION_ACTIONS))
+    def partition(self, action: str) -> None:
         self.execute(ProcessFault(action))
 
     @rule(ms=gen.waits_ms)

@@ -50,10 +50,16 @@ class Nemesis:
         self.down = False
         self.restarted = False
         """A start happened without waiting for health (see heal_all)."""
+        self.partitioned = False
 
     @property
     def can_process_faults(self) -> bool:
         return self.target is not None
+
+    @property
+    def can_partition(self) -> bool:
+        """Whether the runtime can cut the target off its network (containers can)."""
+        return bool(getattr(self.target, "can_partition", False))
 
     def apply(self, step: NetworkFaultStep | Heal | ProcessFault) -> None:
         if isinstance(step, NetworkFaultStep):
@@ -68,6 +74,8 @@ class Nemesis:
         it is healthy: a target restarted during a store fault becomes healthy only now."""
         self._heal("all")
         if self.target is not None:
+            if self.partitioned:
+                self._process("reconnect")
             if self.paused:
                 self._process("resume")
             if self.down:
@@ -118,6 +126,9 @@ class Nemesis:
             return
         if action == "start" and not self.down:
             return
+        if action in ("partition", "reconnect"):
+            self._partition(action)
+            return
         invoke = self.history.invoke(NEMESIS, "process", {"action": action})
         target = self.target
         if self.paused and action in ("crash", "kill", "stop", "restart"):
@@ -153,6 +164,23 @@ class Nemesis:
         elif action == "resume":
             target.resume()
             self.paused = False
+        self.history.complete(invoke, OpType.INFO)
+
+    def _partition(self, action: str) -> None:
+        if not self.can_partition:
+            self._record(
+                "process", {"action": action}, OpType.FAIL, "this runtime cannot partition"
+            )
+            return
+        if (action == "partition") == self.partitioned:
+            return
+        invoke = self.history.invoke(NEMESIS, "process", {"action": action})
+        if action == "partition":
+            self.target.partition()  # type: ignore[union-attr]
+            self.partitioned = True
+        else:
+            self.target.reconnect()  # type: ignore[union-attr]
+            self.partitioned = False
         self.history.complete(invoke, OpType.INFO)
 
     def _record(self, f: str, value: dict[str, Any], type: OpType, why: str) -> None:

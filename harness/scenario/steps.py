@@ -12,8 +12,11 @@ from typing import Any, ClassVar
 from harness.errors import UsageError
 from harness.faults.model import fault_from_json
 
-PROCESS_ACTIONS = ("crash", "kill", "start", "stop", "restart", "pause", "resume")
-"""crash = kill -9 then start again on the same data; the others do one thing each."""
+PROCESS_ACTIONS = (
+    "crash", "kill", "start", "stop", "restart", "pause", "resume", "partition", "reconnect",
+)  # fmt: skip
+"""crash = kill -9 then start again on the same data; partition = cut the target's container off
+its network (Docker runtime only), reconnect undoes it; the others do one thing each."""
 
 BURST_MODES = ("distinct-users", "same-user", "same-key", "mixed")
 

@@ -1,0 +1,472 @@
+"""The Docker runtime: a run's store, fault proxy and target as containers on a network of its own.
+
+Wiring (every name below is a container on the run's network ``cc-<run>``)::
+
+    host clients -> 127.0.0.1:P -> [cc-<run>-proxy :18080] -> cc-<run>-target :8080
+                         cc-<run>-target -> [cc-<run>-proxy :16000] -> cc-<run>-store
+
+The fault proxy container (the embedded proxy image, or the real Toxiproxy image when it is on the
+machine) publishes its API and the client-path port on loopback; the store path never leaves the
+network. The target's own port is published on loopback too, for health checks.
+
+Everything is labelled (see :mod:`harness.runtime.docker_engine`) and removed on :meth:`close`,
+which ``with``, errors, Ctrl-C/SIGTERM (the CLI turns it into KeyboardInterrupt) and interpreter
+exit all reach. A run first reaps the leftovers of runs whose process died.
+
+Host ports are chosen by the harness (not left to Docker) so that a container started again after
+kill -9 comes back on the same address, as a restarted server does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from harness.errors import InfrastructureError, UsageError
+from harness.runtime.base import Runtime, StoreHandle, TargetHandle
+from harness.runtime.docker_engine import Owner, connect, run_labels
+from harness.runtime.process import free_port, wait_until
+
+SERVICE_PORT = 8080
+PROXY_API_PORT = 8474
+CLIENT_LISTEN_PORT = 18080
+"""Where the client-path proxy listens inside the fault proxy container."""
+STORE_LISTEN_PORT = 16000
+"""Where the store-path proxy listens inside the fault proxy container."""
+POSTGRES_DB = "coupons"
+
+STORE_PORTS = {"redis": 6379, "postgres": 5432}
+REDIS_COMMAND = [
+    "redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", "/data",
+    "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+]  # fmt: skip
+"""The same durability as the local runtime: every write fsynced before it is acknowledged."""
+POSTGRES_COMMAND = [
+    "postgres", "-c", "fsync=off", "-c", "synchronous_commit=on", "-c", "max_connections=300",
+    "-c", "shared_buffers=32MB", "-c", "jit=off",
+]  # fmt: skip
+
+
+def _last_lines(container: Any, count: int = 6) -> str:
+    try:
+        text = container.logs(tail=count).decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - a log read must never hide the real error
+        return "(no logs)"
+    lines = [line for line in text.splitlines() if line.strip()]
+    return " | ".join(lines) or "(no output)"
+
+
+def _status(container: Any) -> str:
+    try:
+        container.reload()
+    except Exception:  # noqa: BLE001
+        return "gone"
+    return str(container.status)
+
+
+@dataclass
+class DockerStore(StoreHandle):
+    """A Redis or PostgreSQL container, reached by name on the run's network."""
+
+    kind: str
+    host: str
+    port: int
+    url: str
+    container: Any
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.container.stop(timeout=5)
+
+
+@dataclass
+class DockerFaultProxy:
+    """The fault proxy container: its API on loopback, and where its proxies are reachable."""
+
+    container: Any
+    api_url: str
+    client_port: int
+    """Host port published for the client-path proxy (container port 18080)."""
+    name: str
+    """Its name on the network: targets reach the store path at ``name:16000``."""
+    image: str
+
+
+class DockerTarget(TargetHandle):
+    """One coupon service container: killed, frozen, partitioned and started again in place."""
+
+    can_partition = True
+
+    def __init__(
+        self,
+        name: str,
+        container: Any,
+        network: Any,
+        aliases: list[str],
+        host: str,
+        port: int,
+        health_timeout: float = 30.0,
+    ) -> None:
+        self.name = name
+        self.container = container
+        self.network = network
+        self.aliases = aliases
+        self.host = host
+        self.port = port
+        self.health_timeout = health_timeout
+        self.partitioned = False
+
+    @property
+    def is_running(self) -> bool:
+        return _status(self.container) in ("running", "paused")
+
+    def start(self, wait: bool = True) -> None:
+        status = _status(self.container)
+        if status == "paused":
+            self.container.unpause()
+        elif status != "running":
+            try:
+                self.container.start()
+            except Exception as exc:  # noqa: BLE001 - docker.errors.APIError and friends
+                raise InfrastructureError(
+                    f"target {self.name} could not start again: {exc}"
+                ) from None
+        if wait:
+            self.wait_healthy(self.health_timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        url = f"{self.base_url}/health"
+        state = {"status": "running"}
+
+        def healthy() -> bool:
+            state["status"] = _status(self.container)
+            if state["status"] in ("exited", "dead", "gone"):
+                return True  # stop waiting: it died
+            try:
+                return httpx.get(url, timeout=0.5, trust_env=False).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        ok = wait_until(healthy, timeout, 0.1)
+        if state["status"] in ("exited", "dead", "gone"):
+            code = self.container.attrs.get("State", {}).get("ExitCode", "?")
+            raise InfrastructureError(
+                f"target container {self.container.name} exited with code {code} while "
+                f"starting: {_last_lines(self.container)}"
+            )
+        if not ok:
+            raise InfrastructureError(
+                f"target container {self.container.name} not healthy at {url} after "
+                f"{timeout:.0f}s: {_last_lines(self.container)}"
+            )
+
+    def kill(self) -> None:
+        """``docker kill --signal KILL``: the process gets no chance to flush anything."""
+        if _status(self.container) == "paused":
+            self.container.unpause()
+        if _status(self.container) == "running":
+            with contextlib.suppress(Exception):
+                self.container.kill(signal="SIGKILL")
+            self.container.wait(timeout=30)
+
+    def stop(self, grace: float = 5.0) -> None:
+        if _status(self.container) == "paused":
+            self.container.unpause()
+        if _status(self.container) == "running":
+            self.container.stop(timeout=max(1, round(grace)))
+
+    def pause(self) -> None:
+        if _status(self.container) == "running":
+            self.container.pause()
+
+    def resume(self) -> None:
+        if _status(self.container) == "paused":
+            self.container.unpause()
+
+    def partition(self) -> None:
+        """Cut the container off the run's network: neither clients (through the proxy) nor
+        its store reach it any more, while the process itself keeps running."""
+        if not self.partitioned:
+            self.network.disconnect(self.container, force=True)
+            self.partitioned = True
+
+    def reconnect(self) -> None:
+        if self.partitioned:
+            self.network.connect(self.container, aliases=self.aliases)
+            self.partitioned = False
+
+    def logs(self, tail: int = 50) -> str:
+        try:
+            return self.container.logs(tail=tail).decode("utf-8", "replace")
+        except Exception:  # noqa: BLE001
+            return ""
+
+
+class DockerRuntime(Runtime):
+    """Containers for one run, all labelled with its id, all removed on :meth:`close`."""
+
+    def __init__(
+        self,
+        client: Any | None = None,
+        images: Any | None = None,
+        *,
+        run_id: str | None = None,
+        image_mode: str | None = None,
+        host: str = "127.0.0.1",
+        log: Any = None,
+    ) -> None:
+        from harness.runtime.docker_cleanup import reap_stale
+
+        self.client = client if client is not None else connect()
+        self.run_id = run_id or secrets.token_hex(4)
+        self.owner = Owner.current()
+        self.host = host
+        self._lock = threading.Lock()
+        self._closed = False
+        self.containers: list[Any] = []
+        self.volumes: list[Any] = []
+        self.reaped = reap_stale(self.client)
+        if images is None:
+            from harness.docker_images import ensure_images
+
+            images = ensure_images(self.client, image_mode, log=log)
+        self.images = images
+        self.network = self.client.networks.create(
+            f"cc-{self.run_id}",
+            driver="bridge",
+            labels=run_labels(self.run_id, self.owner, "network"),
+        )
+        atexit.register(self.close)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _name(self, role: str) -> str:
+        return f"cc-{self.run_id}-{role}"
+
+    def _volume(self, role: str) -> str:
+        volume = self.client.volumes.create(
+            name=self._name(f"{role}-data"), labels=run_labels(self.run_id, self.owner, role)
+        )
+        with self._lock:
+            self.volumes.append(volume)
+        return str(volume.name)
+
+    def _run(self, role: str, image: str, **kwargs: Any) -> Any:
+        from docker.errors import APIError, ImageNotFound
+
+        if self._closed:
+            raise InfrastructureError("the Docker runtime is closed")
+        name = self._name(role)
+        try:
+            container = self.client.containers.create(
+                image,
+                name=name,
+                hostname=role,
+                labels=run_labels(self.run_id, self.owner, role),
+                network=self.network.name,
+                detach=True,
+                **kwargs,
+            )
+        except ImageNotFound:
+            raise InfrastructureError(
+                f"image {image} is missing: run `coupon-chaos images build`"
+            ) from None
+        except APIError as exc:
+            raise InfrastructureError(f"creating {name} failed: {exc.explanation or exc}") from None
+        with self._lock:
+            self.containers.append(container)
+        try:
+            container.start()
+        except APIError as exc:
+            raise InfrastructureError(f"starting {name} failed: {exc.explanation or exc}") from None
+        return container
+
+    def _wait_port(self, container: Any, port: int, what: str, timeout: float) -> None:
+        """Wait until ``port`` accepts connections inside the network (probed from the host
+        through the container's address on the bridge)."""
+        import socket
+
+        def ready() -> bool:
+            container.reload()
+            if container.status != "running":
+                return True
+            address = (
+                container.attrs.get("NetworkSettings", {})
+                .get("Networks", {})
+                .get(self.network.name, {})
+                .get("IPAddress")
+            )
+            if not address:
+                return False
+            try:
+                with socket.create_connection((address, port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+
+        ok = wait_until(ready, timeout, 0.1)
+        if container.status != "running":
+            raise InfrastructureError(
+                f"{what} container {container.name} exited while starting: {_last_lines(container)}"
+            )
+        if not ok:
+            raise InfrastructureError(
+                f"{what} container {container.name} not ready on port {port} after "
+                f"{timeout:.0f}s: {_last_lines(container)}"
+            )
+
+    # -- Runtime ----------------------------------------------------------------------------------
+    def start_store(self, kind: str) -> DockerStore:
+        if kind not in STORE_PORTS:
+            raise UsageError(f"unknown store {kind!r}; the Docker runtime runs redis, postgres")
+        role = f"store-{kind}"
+        port = STORE_PORTS[kind]
+        if kind == "redis":
+            container = self._run(
+                role,
+                self.images.redis,
+                command=REDIS_COMMAND,
+                volumes={self._volume(role): {"bind": "/data", "mode": "rw"}},
+            )
+            url = f"redis://{self._name(role)}:{port}/0"
+        else:
+            container = self._run(
+                role,
+                self.images.postgres,
+                command=POSTGRES_COMMAND,
+                environment={"POSTGRES_DB": POSTGRES_DB, "POSTGRES_HOST_AUTH_METHOD": "trust"},
+                volumes={self._volume(role): {"bind": "/var/lib/postgresql/data", "mode": "rw"}},
+            )
+            url = f"postgresql://postgres@{self._name(role)}:{port}/{POSTGRES_DB}"
+        self._wait_port(container, port, kind, timeout=60)
+        if kind == "postgres":
+            self._wait_postgres(container)
+        return DockerStore(kind, self._name(role), port, url, container)
+
+    def _wait_postgres(self, container: Any) -> None:
+        """The public image's entrypoint restarts the server after initdb: wait for the real
+        one to take queries on the database."""
+
+        def accepts() -> bool:
+            result = container.exec_run(
+                ["pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", POSTGRES_DB]
+            )
+            return result.exit_code == 0
+
+        if not wait_until(accepts, 60, 0.2):
+            raise InfrastructureError(
+                f"postgres container {container.name} does not take connections: "
+                f"{_last_lines(container)}"
+            )
+
+    def start_fault_proxy(self, seed: int | None = None) -> DockerFaultProxy:
+        """The fault proxy container for this run, with its API and client port on loopback."""
+        api_port = free_port(self.host)
+        client_port = free_port(self.host)
+        image = self.images.faultproxy
+        command = ["--host", "0.0.0.0", "--port", str(PROXY_API_PORT)]
+        if seed is not None:
+            command += ["--seed", str(seed)]
+        toxiproxy = getattr(self.images, "toxiproxy", None)
+        if toxiproxy:
+            image, command = toxiproxy, ["-host=0.0.0.0"]
+        container = self._run(
+            "proxy",
+            image,
+            command=command,
+            ports={
+                f"{PROXY_API_PORT}/tcp": (self.host, api_port),
+                f"{CLIENT_LISTEN_PORT}/tcp": (self.host, client_port),
+            },
+        )
+        api_url = f"http://{self.host}:{api_port}"
+
+        def answers() -> bool:
+            if _status(container) != "running":
+                return True
+            try:
+                return httpx.get(f"{api_url}/version", timeout=0.5, trust_env=False).is_success
+            except httpx.HTTPError:
+                return False
+
+        if not wait_until(answers, 30, 0.1) or _status(container) != "running":
+            raise InfrastructureError(
+                f"fault proxy container {container.name} not answering at {api_url}: "
+                f"{_last_lines(container)}"
+            )
+        return DockerFaultProxy(container, api_url, client_port, self._name("proxy"), image)
+
+    def start_target(
+        self,
+        info: Any,
+        *,
+        store_url: str | None = None,
+        admission_limit: int | None = None,
+        port: int | None = None,
+    ) -> DockerTarget:
+        role = "target"
+        host_port = port or free_port(self.host)
+        environment = {
+            "COUPON_HOST": "0.0.0.0",
+            "COUPON_PORT": str(SERVICE_PORT),
+            "COUPON_STORE": info.store,
+            "COUPON_DATA_DIR": "/data",
+        }
+        if store_url is not None:
+            environment["COUPON_STORE_URL"] = store_url
+        if info.bug is not None:
+            environment["COUPON_BUG"] = info.bug
+        if admission_limit is not None:
+            environment["COUPON_ADMISSION_LIMIT"] = str(admission_limit)
+        container = self._run(
+            role,
+            self.images.service,
+            environment=environment,
+            ports={f"{SERVICE_PORT}/tcp": (self.host, host_port)},
+            volumes={self._volume(role): {"bind": "/data", "mode": "rw"}},
+        )
+        target = DockerTarget(info.name, container, self.network, [role], self.host, host_port)
+        target.wait_healthy(target.health_timeout)
+        return target
+
+    def logs(self, tail: int = 80) -> str:
+        """Every container's last lines, headed by its name: saved next to a failed run's
+        report."""
+        parts = []
+        for container in list(self.containers):
+            try:
+                text = container.logs(tail=tail).decode("utf-8", "replace")
+            except Exception:  # noqa: BLE001
+                text = "(logs unavailable)"
+            parts.append(f"==> {container.name} <==\n{text.rstrip()}\n")
+        return "\n".join(parts)
+
+    def close(self) -> None:
+        """Remove every container, the network and the volumes of this run. Idempotent."""
+        from docker.errors import APIError, NotFound
+
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for container in reversed(self.containers):
+            with contextlib.suppress(APIError, NotFound):
+                self.client.api.remove_container(container.id, v=True, force=True)
+        for _ in range(3):
+            try:
+                self.network.remove()
+                break
+            except NotFound:
+                break
+            except APIError:
+                time.sleep(0.5)  # an endpoint still being released
+        for volume in self.volumes:
+            with contextlib.suppress(APIError, NotFound):
+                self.client.api.remove_volume(volume.name, force=True)
+        atexit.unregister(self.close)

@@ -1,0 +1,290 @@
+"""The Docker runtime on this machine's real engine: reference targets on their real stores survive
+container faults, a lost-ack bug is caught through a container kill, and nothing labelled is left.
+
+Where no Docker engine exists these tests skip with the reason; CI sets
+COUPON_CHAOS_REQUIRE_DOCKER=1, and there a missing engine fails them instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.catalog import get_target
+from harness.errors import InfrastructureError
+from harness.history import OpType
+from harness.runtime.docker_cleanup import find_leftovers
+from harness.runtime.docker_engine import (
+    MANAGED,
+    MANAGED_LABEL,
+    OWNER_LABEL,
+    RUN_LABEL,
+    connect,
+)
+from harness.testing import replay_scenario_file
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "tests" / "scenarios"
+CONTAINER_FAULTS = SCENARIOS / "docker" / "reference-container-faults.json"
+REFERENCES = ["reference-sqlite", "reference-redis", "reference-postgres"]
+
+
+@pytest.fixture(scope="module")
+def docker_client() -> Any:
+    try:
+        return connect(timeout=30)
+    except InfrastructureError as exc:
+        if os.environ.get("COUPON_CHAOS_REQUIRE_DOCKER") == "1":
+            pytest.fail(exc.message)
+        pytest.skip(exc.message)
+
+
+@pytest.fixture(scope="module")
+def images(docker_client: Any) -> Any:
+    """Built once (minutes the first time: debootstrap + four images), then reused by tag."""
+    from harness.docker_images import ensure_images
+
+    return ensure_images(docker_client, log=lambda line: print(line, flush=True))
+
+
+def _owned_by(pid: int, client: Any) -> list[Any]:
+    return [item for item in find_leftovers(client) if f":{pid}:" in item.owner]
+
+
+def cli(*args: object, env: dict[str, str] | None = None, timeout: float = 900) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+
+
+# -- the runtime's handles, fault by fault ------------------------------------------------------
+
+
+@pytest.fixture
+def runtime(docker_client: Any, images: Any) -> Iterator[Any]:
+    from harness.runtime.docker import DockerRuntime
+
+    with DockerRuntime(docker_client, images) as rt:
+        yield rt
+
+
+def _health(url: str) -> int | None:
+    try:
+        return httpx.get(f"{url}/health", timeout=1.0, trust_env=False).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def test_container_faults_act_on_the_target_container(runtime: Any, docker_client: Any) -> None:
+    target = runtime.start_target(get_target("reference-sqlite"))
+    url = target.base_url
+    assert _health(url) == 200
+    labels = docker_client.containers.get(target.container.id).labels
+    assert labels[MANAGED_LABEL] == "1"
+    assert labels[RUN_LABEL] == runtime.run_id
+
+    created = httpx.post(
+        f"{url}/campaigns", json={"campaign_id": "c1", "stock": 5, "per_user_limit": 1}
+    )
+    assert created.status_code == 201
+    first = httpx.post(f"{url}/campaigns/c1/claims", json={"user_id": "u", "idempotency_key": "k"})
+    assert first.status_code == 201
+
+    target.kill()  # kill -9: the container stops at once, its volume stays
+    assert not target.is_running
+    assert _health(url) is None
+    target.start()  # same container, same volume, same host port
+    again = httpx.post(f"{url}/campaigns/c1/claims", json={"user_id": "u", "idempotency_key": "k"})
+    assert again.json()["coupon_code"] == first.json()["coupon_code"]
+
+    target.pause()
+    assert docker_client.containers.get(target.container.id).status == "paused"
+    assert _health(url) is None  # frozen: the connection is accepted, nothing answers
+    target.resume()
+    assert _health(url) == 200
+
+    target.partition()
+    attached = docker_client.containers.get(target.container.id).attrs["NetworkSettings"]
+    assert runtime.network.name not in attached["Networks"]
+    target.reconnect()
+    attached = docker_client.containers.get(target.container.id).attrs["NetworkSettings"]
+    assert runtime.network.name in attached["Networks"]
+    target.wait_healthy(30)
+
+
+def test_partition_cuts_the_client_path(runtime: Any) -> None:
+    """Through the fault proxy container, a partitioned target is unreachable, and back after."""
+    from harness.faults import FaultProxy
+    from harness.runtime.docker import CLIENT_LISTEN_PORT, SERVICE_PORT
+
+    proxy = runtime.start_fault_proxy(seed=1)
+    target = runtime.start_target(get_target("reference-sqlite"))
+    with FaultProxy(proxy.api_url) as faults:
+        faults.create_proxy(
+            "client",
+            upstream=f"{target.container.name}:{SERVICE_PORT}",
+            listen=f"0.0.0.0:{CLIENT_LISTEN_PORT}",
+        )
+        through = f"http://127.0.0.1:{proxy.client_port}"
+        assert _health(through) == 200
+        target.partition()
+        assert _health(through) is None
+        target.reconnect()
+        deadline = time.monotonic() + 20
+        while _health(through) != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _health(through) == 200
+
+
+def test_a_target_that_cannot_start_names_its_last_log_lines(runtime: Any) -> None:
+    """A target pointed at a store URL that is not a store never gets healthy: the error names
+    the container and quotes what it printed."""
+    info = get_target("reference-redis")
+    with pytest.raises(InfrastructureError) as caught:
+        runtime.start_target(info, store_url="not-a-url")
+    assert "cc-" in caught.value.message and "store-url" in caught.value.message
+
+
+# -- whole runs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+def test_reference_target_survives_container_and_network_faults(
+    name: str, images: Any, docker_client: Any
+) -> None:
+    result = replay_scenario_file(CONTAINER_FAULTS, target=name, runtime="docker")
+    example = result.results[0]
+    assert example.report.valid, [str(v) for v in example.report.violations]
+    ops = example.history.ops
+    done = {
+        op.value.get("action")
+        for op in ops
+        if op.f == "process" and op.type is OpType.INFO and op.invoke_index is not None
+    }
+    assert {"kill", "start", "pause", "resume", "partition", "reconnect", "restart"} <= done
+    toxics = [op for op in ops if op.f == "fault" and op.type is OpType.INFO]
+    assert {op.value["path"] for op in toxics} == (
+        {"client"}
+        if name.endswith("sqlite")
+        else {
+            "client",
+            "store",
+        }
+    )
+    granted = [op for op in ops if op.f == "claim" and op.type is OpType.OK]
+    assert granted, "no claim succeeded: the faults were never healed"
+    assert not _owned_by(os.getpid(), docker_client), "the run left containers behind"
+
+
+def test_lost_ack_bug_is_caught_through_a_container_kill(tmp_path: Path, images: Any) -> None:
+    """bug-ack-before-commit answers 201 before its write is durable: kill -9 loses the coupon.
+    The search finds it in Docker, and the saved scenario replays there."""
+    run = cli(
+        "run", "--runtime", "docker", "--target", "bug-ack-before-commit",
+        "--seed", "7", "--budget", "90", "--confirm", "2", "--report", tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["runtime"] == "docker"
+    assert "no-lost-ack" in report["violations"] or "no-over-issuance" in report["violations"]
+    scenario = Path(report["scenario"])
+    steps = json.loads(scenario.read_text())["steps"]
+    assert any(s["op"] == "process" and s["action"] in ("crash", "kill") for s in steps)
+    logs = (tmp_path / "target.log").read_text()
+    assert "==> cc-" in logs  # every container's log, headed by its name
+
+    replay = cli("replay", scenario, "--runtime", "docker", "--repeat", "2")
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert "VIOLATED" in replay.stdout
+
+
+def test_sigint_mid_run_leaves_no_labelled_resource(images: Any, docker_client: Any) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--runtime", "docker", "--budget", "120"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(
+            item.kind == "container" and item.role == "target"
+            for item in _owned_by(proc.pid, docker_client)
+        ):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.3)
+        assert _owned_by(proc.pid, docker_client), "the run never started its containers"
+        time.sleep(2)  # let it get into the search
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err
+    assert _owned_by(proc.pid, docker_client) == []
+
+
+def test_cleanup_removes_only_labelled_leftovers_of_dead_runs(docker_client: Any) -> None:
+    dead = f"{os.uname().nodename}:999999999:1"  # no such pid: its run died
+    alive = f"{os.uname().nodename}:{os.getpid()}:{_start_of(os.getpid())}"
+    stale = docker_client.networks.create(
+        "cc-test-stale", labels={**MANAGED, RUN_LABEL: "stale1", OWNER_LABEL: dead}
+    )
+    live = docker_client.networks.create(
+        "cc-test-live", labels={**MANAGED, RUN_LABEL: "live1", OWNER_LABEL: alive}
+    )
+    foreign = docker_client.networks.create("cc-test-not-ours")  # no label: never touched
+    try:
+        result = cli("cleanup")
+        assert result.returncode == 0, result.stdout + result.stderr
+        names = {n.name for n in docker_client.networks.list()}
+        assert "cc-test-stale" not in names
+        assert {"cc-test-live", "cc-test-not-ours"} <= names
+    finally:
+        for network in (stale, live, foreign):
+            with contextlib.suppress(Exception):  # already gone is the point for `stale`
+                network.remove()
+
+
+def _start_of(pid: int) -> str:
+    from harness.runtime.docker_engine import _start_time
+
+    return _start_time(pid) or "?"
+
+
+def test_docker_unavailable_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    """Needs no engine: a socket nobody listens on."""
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    result = cli("run", "--runtime", "docker", "--budget", "5", env=env, timeout=60)
+    assert result.returncode == 3, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("coupon-chaos: Docker is unavailable at unix://"), lines
+    assert "Traceback" not in result.stderr
+
+
+def test_nothing_labelled_is_left_by_this_session(docker_client: Any) -> None:
+    """Runs last in this module: everything the tests above started has been removed."""
+    leftovers = [
+        item
+        for item in find_leftovers(docker_client)
+        if item.alive is False or f":{os.getpid()}:" in item.owner
+    ]
+    assert leftovers == [], [item.describe() for item in leftovers]
