@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "check": "check",
     "images": "images",
     "cleanup": "cleanup",
+    "surge": "surge",
 }
 
 EPILOG = """exit codes:

@@ -1,0 +1,253 @@
+"""``coupon-chaos surge``: a launch-day rush of concurrent claimers against a limited stock, with
+faults during the rush. Exit 0 if every invariant held on the whole history, 1 naming the broken
+ones (and the history's path), 2 for bad input, 3 when the target or its infrastructure is not
+there. docs/surge.md explains the load model, the stop rule and the metrics."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.commands.common import add_connection_arguments
+from harness.errors import ExitCode
+from harness.scenario import write_json_atomic
+from harness.surge.driver import Progress
+from harness.surge.metrics import format_table
+from harness.surge.plan import FAULT_NAMES, RETRY_POLICIES, SurgeSettings
+from harness.surge.run import (
+    SurgeOptions,
+    SurgeOutcome,
+    check_faults_supported,
+    execute_surge,
+    surge_json,
+    surge_report_json,
+)
+
+HELP = "simulate a demand surge (many concurrent claimers, faults mid-rush) and check invariants"
+
+DEFAULTS = SurgeSettings()
+UNSAVED = Path("chaos-results/surge")
+"""Where a failing surge's history is kept when no --report was given."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default="reference-sqlite",
+        help="bundled target name or, with --runtime external, a running service's base URL",
+    )
+    parser.add_argument("--runtime", default="local", choices=("local", "external"))
+    parser.add_argument(
+        "--clients", type=int, default=DEFAULTS.clients, help="concurrent clients (default: 200)"
+    )
+    parser.add_argument(
+        "--users", type=int, default=DEFAULTS.users, help="distinct users (default: 1000)"
+    )
+    parser.add_argument("--stock", type=int, default=DEFAULTS.stock, help="coupons (default: 500)")
+    parser.add_argument("--per-user-limit", type=int, default=DEFAULTS.per_user_limit)
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=DEFAULTS.ramp,
+        help="seconds over which clients join, linearly (default: 1)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULTS.duration,
+        help="longest surge in seconds; it ends earlier once sold out (default: 10)",
+    )
+    parser.add_argument(
+        "--retry-policy",
+        default=DEFAULTS.retry_policy,
+        help=f"after a timeout, reset or overload: {' | '.join(RETRY_POLICIES)} (default: none)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="apply during the surge (repeatable; PATH:NAME for the store path): "
+        + ", ".join(FAULT_NAMES),
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="write DIR/report.json, DIR/surge.json and DIR/history.jsonl",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed (default: random, printed)")
+    parser.add_argument(
+        "--admission-limit",
+        type=int,
+        default=None,
+        help="bundled targets: answer 429 overloaded above N claims in flight",
+    )
+    parser.add_argument(
+        "--client-timeout",
+        type=float,
+        default=DEFAULTS.client_timeout,
+        help="seconds a claim may take before it counts as a timeout (default: 2)",
+    )
+    add_connection_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    settings = SurgeSettings(
+        clients=args.clients,
+        users=args.users,
+        stock=args.stock,
+        per_user_limit=args.per_user_limit,
+        ramp=args.ramp,
+        duration=args.duration,
+        retry_policy=args.retry_policy,
+        faults=tuple(args.fault),
+        seed=seed,
+        client_timeout=args.client_timeout,
+        admission_limit=args.admission_limit,
+    )
+    options = SurgeOptions(
+        target=args.target,
+        runtime=args.runtime,
+        toxiproxy_url=args.toxiproxy,
+        adapter=args.adapter,
+    )
+    settings.validate()
+    check_faults_supported(settings, options)
+    scratch = None
+    if args.report is not None:
+        options.history_path = args.report / "history.jsonl"
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="cc-surge-"))
+        options.history_path = scratch / "history.jsonl"
+    print(
+        f"surge on {args.target} ({args.runtime} runtime): {settings.clients} clients over a "
+        f"{settings.ramp:g}s ramp, {settings.users} users, stock {settings.stock}, limit "
+        f"{settings.per_user_limit}, retry {settings.retry_policy}, seed {seed}"
+        + (f", faults {', '.join(settings.faults)}" if settings.faults else ""),
+        file=sys.stderr,
+    )
+    progress = _Progress(sys.stderr)
+    try:
+        outcome = execute_surge(settings, options, progress)
+        progress.done()
+        if scratch is not None and not outcome.report.valid:
+            outcome.history_path = _keep(options.history_path, outcome)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    _print_outcome(outcome)
+    if args.report is not None:
+        print(f"report: {_write_reports(outcome, args.report)}")
+    return ExitCode.OK if outcome.report.valid else ExitCode.VIOLATION
+
+
+def _keep(path: Path, outcome: SurgeOutcome) -> Path:
+    """Move a failing surge's history out of the scratch folder before it is removed."""
+    UNSAVED.mkdir(parents=True, exist_ok=True)
+    name = f"{outcome.target}-seed{outcome.settings.seed}-{outcome.run.campaign.campaign_id}"
+    dest = UNSAVED / f"{name}.history.jsonl"
+    shutil.move(str(path), dest)
+    return dest
+
+
+def _print_outcome(outcome: SurgeOutcome) -> None:
+    run = outcome.run
+    print(format_table(outcome.metrics))
+    print(f"stopped   {run.stop_reason} after {run.surge_seconds:.2f}s")
+    if run.skipped_faults:
+        print(f"skipped   {', '.join(run.skipped_faults)}: the surge ended before their turn")
+    print(
+        f"{outcome.target}: {outcome.verdict.upper()} under surge in {outcome.elapsed:.1f}s "
+        f"(seed {outcome.settings.seed})"
+    )
+    for verdict in outcome.report.verdicts:
+        mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[str(verdict.status)]
+        line = f"  {mark} {verdict.invariant}"
+        if verdict.failed or str(verdict.status) == "unknown":
+            line += f": {verdict.detail}"
+        print(line)
+    if not outcome.report.valid and outcome.history_path is not None:
+        print(f"history: {outcome.history_path}")
+        print(f"  check it again: coupon-chaos check {outcome.history_path}")
+
+
+def _write_reports(outcome: SurgeOutcome, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "report.json"
+    write_json_atomic(path, surge_report_json(outcome))
+    summary = surge_json(outcome)
+    write_json_atomic(directory / "surge.json", summary)
+    if not outcome.report.valid and outcome.logs:
+        _write_text_atomic(directory / "target.log", outcome.logs)
+    html = _write_html(outcome, directory, summary)
+    if html is not None:
+        print(f"html: {html}")
+    return path
+
+
+def _write_html(outcome: SurgeOutcome, directory: Path, summary: dict[str, Any]) -> Path | None:
+    try:
+        from harness.report_html import write_html_report  # written alongside; may be absent
+    except ImportError:
+        return None
+    assert outcome.history_path is not None
+    try:
+        return write_html_report(
+            directory,
+            history_path=outcome.history_path,
+            check_report=outcome.report,
+            settings={"target": outcome.target, "mode": "surge", **summary["settings"]},
+            metrics=summary["metrics"],
+            title=f"coupon-chaos surge: {outcome.target}",
+        )
+    except Exception as exc:  # noqa: BLE001 - a report must not hide the verdict
+        print(f"coupon-chaos: warning: report.html not written: {exc}", file=sys.stderr)
+        return None
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+class _Progress:
+    """A live line on a terminal; a plain line every five seconds in CI logs."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        a = p.answers
+        line = (
+            f"t={p.elapsed:.0f}s clients {p.running} running, {p.stopped} done  "
+            f"claims {p.attempted} (granted {a.get('granted', 0)}, sold_out "
+            f"{a.get('sold_out', 0)}, overloaded {a.get('overloaded', 0)}, timeout/reset "
+            f"{a.get('timeout', 0) + a.get('reset', 0)})"
+            + (f"  faults {', '.join(p.faults)}" if p.faults else "")
+        )
+        if self.tty:
+            self.stream.write("\r\033[K" + line)
+            self.stream.flush()
+        elif now - self.last >= 5:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self.last = now
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,379 @@
+"""The surge's load driver: N closed-loop clients on one asyncio loop, each with its own
+keep-alive connection, ramping up linearly, every claim recorded in the checkers' history.
+
+The history is recorded exactly as a chaos example records it (harness/engine/example.py and
+harness/client/recorded.py): ``create`` on process ``c0`` first; each claim an invoke on its
+client's process ``c<i>`` and one ok / fail / info completion carrying the coupon code or the
+reason, status and detail; nemesis ``fault`` / ``heal`` / ``process`` events; then, after every
+fault is healed and the system has gone quiet, a ``drain`` by fresh users ``drain-u<n>`` with keys
+``drain-k<n>`` until the service says sold out, and the final ``read`` on ``c0``. So
+``check_history`` decides all eight invariants on a surge's history as on any other.
+
+Stop rule: a client stops when it is answered ``sold_out`` (a late arrival that starts after the
+sell-out is answered sold_out on its first claim and stops too), when the surge's duration is up
+(an in-flight claim still completes, bounded by the client timeout), or when every user has
+reached the per-user limit (no claim can succeed any more). The surge ends when every client has
+stopped: at the sell-out, once every client has seen it, or at the end of the duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.client import (
+    CampaignSpec,
+    ClaimAdapter,
+    ClaimOutcome,
+    ClaimRequest,
+    OutcomeType,
+    Reason,
+    ServiceError,
+)
+from harness.errors import InfrastructureError
+from harness.history import History, OpFunction, OpType
+from harness.nemesis import Nemesis
+from harness.surge.claimers import Claimer, ClaimTransport
+from harness.surge.metrics import answer_class
+from harness.surge.plan import FaultWindow, SurgeSettings, ramp_offsets
+
+_OP_TYPE = {OutcomeType.OK: OpType.OK, OutcomeType.FAIL: OpType.FAIL, OutcomeType.INFO: OpType.INFO}
+
+RETRYABLE_FAILS = frozenset({Reason.OVERLOADED, Reason.UNREACHABLE})
+"""Definite failures worth retrying: refused before any work, or never sent."""
+NETWORK_ERRORS = frozenset({Reason.TIMEOUT, Reason.RESET, Reason.UNREACHABLE})
+
+SETTLE = 0.2
+SETTLE_AFTER_INFO = 0.6
+"""Quiet time after healing before the drain (as harness.engine.example.ExampleConfig)."""
+
+
+@dataclass
+class Progress:
+    """A live snapshot for the progress line: counts only, no history scan."""
+
+    elapsed: float = 0.0
+    running: int = 0
+    stopped: int = 0
+    attempted: int = 0
+    answers: Counter[str] = field(default_factory=Counter)
+    faults: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SurgeRun:
+    """What happened, besides the history: how clients stopped, which faults ran."""
+
+    campaign: CampaignSpec
+    surge_seconds: float
+    stops: dict[str, int]
+    """Clients by why they stopped: sold_out, duration, users_exhausted."""
+    applied_faults: list[str]
+    skipped_faults: list[str]
+    indeterminate: int
+
+    @property
+    def stop_reason(self) -> str:
+        if self.stops and set(self.stops) == {"sold_out"}:
+            return "sold out (every client saw sold_out)"
+        if self.stops.get("users_exhausted") and not self.stops.get("duration"):
+            return "every user reached the per-user limit"
+        return "duration elapsed"
+
+
+class UserPool:
+    """The users clients claim for. A user who was refused ``limit_reached`` (or holds the limit)
+    is retired, so clients stop spending claims on what cannot succeed."""
+
+    def __init__(self, users: int, limit: int) -> None:
+        self._active = [f"u{i}" for i in range(users)]
+        self._where = {u: i for i, u in enumerate(self._active)}
+        self._grants: Counter[str] = Counter()
+        self._limit = limit
+
+    def pick(self, rng: random.Random) -> str | None:
+        if not self._active:
+            return None
+        return self._active[rng.randrange(len(self._active))]
+
+    def granted(self, user: str) -> None:
+        self._grants[user] += 1
+        if self._grants[user] >= self._limit:
+            self.retire(user)
+
+    def retire(self, user: str) -> None:
+        i = self._where.pop(user, None)
+        if i is None:
+            return
+        last = self._active.pop()
+        if last != user:
+            self._active[i] = last
+            self._where[last] = i
+
+
+class SurgeDriver:
+    """Runs one surge against one campaign. ``control`` is a blocking adapter for the campaign's
+    creation and the final read; ``transport`` sends the claims."""
+
+    def __init__(
+        self,
+        settings: SurgeSettings,
+        campaign: CampaignSpec,
+        history: History,
+        transport: ClaimTransport,
+        control: ClaimAdapter,
+        nemesis: Nemesis,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.campaign = campaign
+        self.history = history
+        self.transport = transport
+        self.control = control
+        self.nemesis = nemesis
+        self.progress_cb = progress
+        self.progress = Progress()
+        self.users = UserPool(settings.users, settings.per_user_limit)
+        self.stops: Counter[str] = Counter()
+        self.indeterminate = 0
+        self.applied: list[str] = []
+        self.skipped: list[str] = []
+        self._done = asyncio.Event()
+
+    # -- the whole surge
+    async def run(self) -> SurgeRun:
+        settings = self.settings
+        await self.transport.open(settings.clients)
+        await asyncio.to_thread(self._create)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        deadline = t0 + settings.duration
+        clients = [
+            asyncio.create_task(self._client(i, t0 + offset, deadline))
+            for i, offset in enumerate(ramp_offsets(settings.clients, settings.ramp))
+        ]
+        faults = asyncio.create_task(self._faults(settings.schedule(), t0))
+        ticker = asyncio.create_task(self._tick(t0)) if self.progress_cb else None
+        try:
+            await asyncio.gather(*clients)
+        finally:
+            self._done.set()
+            for task in clients:
+                task.cancel()
+            await asyncio.gather(faults, return_exceptions=False)
+            if ticker is not None:
+                ticker.cancel()
+        surge_seconds = loop.time() - t0
+        await asyncio.to_thread(self.nemesis.heal_all)
+        await asyncio.sleep(SETTLE_AFTER_INFO if self.indeterminate else SETTLE)
+        await self._drain()
+        await asyncio.to_thread(self._read)
+        return SurgeRun(
+            campaign=self.campaign,
+            surge_seconds=surge_seconds,
+            stops=dict(self.stops),
+            applied_faults=list(self.applied),
+            skipped_faults=list(self.skipped),
+            indeterminate=self.indeterminate,
+        )
+
+    # -- one client
+    async def _client(self, i: int, start_at: float, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, start_at - loop.time()))
+        settings = self.settings
+        rng = random.Random(f"{settings.seed}:{i}")
+        claimer = self.transport.client(i)
+        process = f"c{i}"
+        keys = itertools.count(1)
+        self.progress.running += 1
+        try:
+            while True:
+                if loop.time() >= deadline:
+                    self.stops["duration"] += 1
+                    return
+                user = self.users.pick(rng)
+                if user is None:
+                    self.stops["users_exhausted"] += 1
+                    return
+                if await self._logical_claim(claimer, process, rng, user, keys, deadline):
+                    self.stops["sold_out"] += 1
+                    return
+        finally:
+            self.progress.running -= 1
+            self.progress.stopped += 1
+
+    async def _logical_claim(
+        self,
+        claimer: Claimer,
+        process: str,
+        rng: random.Random,
+        user: str,
+        keys: itertools.count[int],
+        deadline: float,
+    ) -> bool:
+        """One user's attempt to get a coupon, with the retry policy; True once sold out."""
+        settings = self.settings
+        loop = asyncio.get_running_loop()
+        key = f"{process}-k{next(keys)}"
+        for attempt in itertools.count():
+            outcome = await self._claim(claimer, process, user, key, OpFunction.CLAIM)
+            if outcome.type is OutcomeType.OK:
+                self.users.granted(user)
+                return False
+            if outcome.reason is Reason.SOLD_OUT:
+                return True
+            if outcome.reason is Reason.LIMIT_REACHED:
+                self.users.retire(user)
+                return False
+            retryable = outcome.type is OutcomeType.INFO or outcome.reason in RETRYABLE_FAILS
+            if (
+                not retryable
+                or settings.retry_policy == "none"
+                or attempt >= settings.max_retries
+                or loop.time() >= deadline
+            ):
+                if outcome.reason in NETWORK_ERRORS:
+                    await asyncio.sleep(settings.backoff)  # pace, do not spin on a dead target
+                return False
+            cap = min(settings.backoff_cap, settings.backoff * 2**attempt)
+            await asyncio.sleep(rng.uniform(0, cap))
+            if settings.retry_policy == "new-key":
+                key = f"{process}-k{next(keys)}"
+        return False  # pragma: no cover - the loop returns
+
+    async def _claim(
+        self, claimer: Claimer, process: str, user: str, key: str, f: str
+    ) -> ClaimOutcome:
+        """Invoke, send, complete: what harness.client.recorded.RecordedClient records."""
+        request = ClaimRequest(self.campaign.campaign_id, user, key)
+        invoke = self.history.invoke(process, f, request.to_json())
+        if f == OpFunction.CLAIM:
+            self.progress.attempted += 1
+        outcome = await claimer.claim(request)
+        value = {"coupon_code": outcome.coupon_code} if outcome.coupon_code else {}
+        extra: dict[str, Any] = {"reason": str(outcome.reason)}
+        if outcome.status is not None:
+            extra["status"] = outcome.status
+        if outcome.detail:
+            extra["detail"] = outcome.detail[:300]
+        self.history.complete(invoke, _OP_TYPE[outcome.type], value, extra)
+        if outcome.type is OutcomeType.INFO:
+            self.indeterminate += 1
+        if f == OpFunction.CLAIM:
+            self.progress.answers[answer_class(outcome.type, str(outcome.reason))] += 1
+        return outcome
+
+    # -- faults
+    async def _faults(self, schedule: list[FaultWindow], t0: float) -> None:
+        """Apply and heal each fault at its planned time; skip those the surge ends before."""
+        for n, window in enumerate(schedule):
+            if not await self._until(t0 + window.start):
+                self.skipped.extend(w.fault.name for w in schedule[n:])
+                return
+            await asyncio.to_thread(self.nemesis.apply, window.fault.apply)  # type: ignore[arg-type]
+            self.applied.append(window.fault.name)
+            self.progress.faults.append(window.fault.name)
+            ended = await self._until(t0 + window.end)
+            if window.fault.heal is not None:
+                await asyncio.to_thread(self.nemesis.apply, window.fault.heal)  # type: ignore[arg-type]
+            if not ended:
+                self.skipped.extend(w.fault.name for w in schedule[n + 1 :])
+                return
+
+    async def _until(self, when: float) -> bool:
+        """Sleep until ``when``; False if the surge ended first."""
+        delay = when - asyncio.get_running_loop().time()
+        if self._done.is_set():
+            return False
+        if delay <= 0:
+            return True
+        try:
+            await asyncio.wait_for(self._done.wait(), delay)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _tick(self, t0: float) -> None:
+        assert self.progress_cb is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            self.progress.elapsed = loop.time() - t0
+            self.progress_cb(self.progress)
+
+    # -- before and after the surge (as harness.engine.example.Example)
+    def _create(self) -> None:
+        invoke = self.history.invoke("c0", OpFunction.CREATE, self.campaign.to_json())
+        try:
+            self.control.create_campaign(self.campaign)
+        except ServiceError as exc:
+            self.history.complete(invoke, OpType.FAIL, extra={"detail": exc.message})
+            raise InfrastructureError(f"could not create the campaign: {exc.message}") from None
+        self.history.complete(invoke, OpType.OK)
+
+    async def _drain(self) -> None:
+        """Fresh users claim until the service says sold out, so stock that is neither issued nor
+        claimable shows as a leak. Workers drain a large remainder concurrently; then one last
+        claim on ``c0``, made alone after they all stopped, is the drain's final word. Bounded:
+        stock plus a few attempts."""
+        numbers = itertools.count()
+        budget = self.campaign.stock + 3
+        workers = max(1, min(self.settings.drain_workers, self.settings.clients))
+
+        async def worker(w: int) -> None:
+            claimer = self.transport.client(w)
+            while (n := next(numbers)) < budget:
+                outcome = await self._drain_one(claimer, f"c{w}", n)
+                if outcome.reason is Reason.SOLD_OUT:
+                    return
+
+        await asyncio.gather(*(worker(w) for w in range(workers)))
+        claimer = self.transport.client(0)
+        for _ in range(3):
+            outcome = await self._drain_one(claimer, "c0", next(numbers))
+            if outcome.type is OutcomeType.FAIL and outcome.reason is Reason.SOLD_OUT:
+                return
+
+    async def _drain_one(self, claimer: Claimer, process: str, n: int) -> ClaimOutcome:
+        key, user = f"drain-k{n}", f"drain-u{n}"
+        for _ in range(3):
+            outcome = await self._claim(claimer, process, user, key, OpFunction.DRAIN)
+            if outcome.type is not OutcomeType.INFO:
+                break
+            await asyncio.sleep(0.1)
+        if outcome.type is OutcomeType.FAIL and outcome.reason is Reason.UNREACHABLE:
+            raise InfrastructureError(
+                "the target is unreachable after every fault was healed: "
+                f"{outcome.detail or 'connection refused'}"
+            )
+        return outcome
+
+    def _read(self) -> None:
+        cid = self.campaign.campaign_id
+        invoke = self.history.invoke("c0", OpFunction.READ, {"campaign_id": cid})
+        last_error = ""
+        for _ in range(5):
+            try:
+                state = self.control.get_campaign(cid)
+                coupons = self.control.list_coupons(cid)
+            except ServiceError as exc:
+                last_error = exc.message
+                time.sleep(0.2)
+                continue
+            self.history.complete(
+                invoke,
+                OpType.OK,
+                {"campaign": state.to_json(), "coupons": [c.to_json() for c in coupons]},
+            )
+            return
+        self.history.complete(invoke, OpType.INFO, extra={"detail": last_error})
+        raise InfrastructureError(
+            f"the target did not answer the final read after faults healed: {last_error}"
+        )

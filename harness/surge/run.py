@@ -1,0 +1,195 @@
+"""``coupon-chaos surge`` as a library call: deploy the target behind the fault proxy (the same
+:func:`harness.engine.deployment.deploy` ``run`` uses), drive the surge, check every invariant on
+the whole history and compute the metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.checkers import CheckReport, check_history
+from harness.client import CampaignSpec
+from harness.engine.deployment import DeployConfig, deploy, is_url
+from harness.errors import UsageError
+from harness.history import History
+from harness.nemesis import Nemesis
+from harness.surge.claimers import ClaimTransport
+from harness.surge.driver import Progress, SurgeDriver, SurgeRun
+from harness.surge.metrics import SurgeMetrics, compute_metrics
+from harness.surge.plan import SurgeSettings
+
+
+@dataclass
+class SurgeOptions:
+    """Where the surge runs; :class:`SurgeSettings` says what it does."""
+
+    target: str = "reference-sqlite"
+    runtime: str = "local"
+    toxiproxy_url: str | None = None
+    adapter: str | None = None
+    history_path: Path | None = None
+    """Where the history streams to, op by op (None: kept in memory only)."""
+
+
+@dataclass
+class SurgeOutcome:
+    settings: SurgeSettings
+    target: str
+    runtime: str
+    run: SurgeRun
+    report: CheckReport
+    metrics: SurgeMetrics
+    history: History
+    history_path: Path | None
+    elapsed: float
+    fast_path: bool
+    logs: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.report.valid else "fail"
+
+
+def check_faults_supported(settings: SurgeSettings, options: SurgeOptions) -> None:
+    """A fault the deployment cannot take is a usage error, found before anything starts."""
+    store_path = False
+    if options.runtime == "local" and not is_url(options.target):
+        from harness.catalog import get_target
+
+        store_path = get_target(options.target).store != "sqlite"
+    for fault in settings.parsed_faults():
+        if fault.process and options.runtime != "local":
+            raise UsageError(f"--fault {fault.name} needs --runtime local (process control)")
+        path = getattr(fault.apply, "fault", {}).get("path", "client")
+        if not fault.process and path == "store" and not store_path:
+            raise UsageError(
+                f"--fault {fault.name}: this target has no store path (sqlite or external)"
+            )
+
+
+def execute_surge(
+    settings: SurgeSettings,
+    options: SurgeOptions,
+    progress: Callable[[Progress], None] | None = None,
+) -> SurgeOutcome:
+    settings.validate()
+    check_faults_supported(settings, options)
+    started = time.monotonic()
+    config = DeployConfig(
+        target=options.target,
+        runtime=options.runtime,
+        toxiproxy_url=options.toxiproxy_url,
+        seed=settings.seed,
+        client_timeout=settings.client_timeout,
+        admission_limit=settings.admission_limit,
+        adapter=options.adapter,
+    )
+    campaign = CampaignSpec(
+        f"surge-{secrets.token_hex(4)}", settings.stock, settings.per_user_limit
+    )
+    with deploy(config) as deployment:
+        history = History(
+            options.history_path,
+            meta={"campaign": campaign.to_json(), "surge": settings.to_json()},
+        )
+        nemesis = Nemesis(history, deployment.faults, deployment.target, deployment.paths)
+        transport = ClaimTransport(deployment.adapter_factory, settings.client_timeout)
+        control = deployment.adapter_factory()
+        try:
+            driver = SurgeDriver(settings, campaign, history, transport, control, nemesis, progress)
+            surge = asyncio.run(_run(driver, transport))
+        finally:  # deploy's teardown stops the target, frozen or not, and removes the proxies
+            control.close()
+            history.close()
+        logs = deployment.logs(80)
+    report = check_history(history)
+    metrics = compute_metrics(history.ops)
+    return SurgeOutcome(
+        settings=settings,
+        target=deployment.name,
+        runtime=options.runtime,
+        run=surge,
+        report=report,
+        metrics=metrics,
+        history=history,
+        history_path=options.history_path,
+        elapsed=time.monotonic() - started,
+        fast_path=transport.fast,
+        logs=logs,
+    )
+
+
+async def _run(driver: SurgeDriver, transport: ClaimTransport) -> SurgeRun:
+    try:
+        return await driver.run()
+    finally:
+        transport.close()
+
+
+def surge_report_json(outcome: SurgeOutcome) -> dict[str, Any]:
+    """``report.json`` in the shape ``coupon-chaos run`` writes (harness.engine.report), so tools
+    that read one read the other; ``mode`` tells them apart."""
+    report = outcome.report
+    return {
+        "mode": "surge",
+        "verdict": outcome.verdict,
+        "target": outcome.target,
+        "runtime": outcome.runtime,
+        "profile": "surge",
+        "seed": outcome.settings.seed,
+        "budget_s": outcome.settings.duration,
+        "elapsed_s": round(outcome.elapsed, 3),
+        "violations": [
+            {
+                "invariant": str(v.invariant),
+                "detail": v.detail,
+                "evidence": v.evidence,
+                "scenario": None,
+            }
+            for v in report.violations
+        ],
+        "invariants": [
+            {
+                "invariant": str(v.invariant),
+                "status": str(v.status),
+                "detail": v.detail,
+                "examples": {str(v.status): 1},
+            }
+            for v in report.verdicts
+        ],
+        "scenario": None,
+        "history": str(outcome.history_path) if outcome.history_path else None,
+        "reproduced": None,
+        "stats": {
+            "examples": 1,
+            "claims_by_type": report.summary.get("claims_by_type", {}),
+            "claims_by_reason": report.summary.get("claims_by_reason", {}),
+            "faults": outcome.run.applied_faults,
+        },
+    }
+
+
+def surge_json(outcome: SurgeOutcome) -> dict[str, Any]:
+    """``surge.json``: the settings, how the surge ended, the verdict and every metric."""
+    return {
+        "format": "coupon-chaos-surge",
+        "version": 1,
+        "verdict": outcome.verdict,
+        "target": outcome.target,
+        "runtime": outcome.runtime,
+        "campaign": outcome.run.campaign.to_json(),
+        "settings": outcome.settings.to_json(),
+        "stop": outcome.run.stop_reason,
+        "client_stops": outcome.run.stops,
+        "faults": {"applied": outcome.run.applied_faults, "skipped": outcome.run.skipped_faults},
+        "transport": "http1" if outcome.fast_path else "adapter",
+        "elapsed_s": round(outcome.elapsed, 3),
+        "history": str(outcome.history_path) if outcome.history_path else None,
+        "check": outcome.report.to_json(),
+        "metrics": outcome.metrics.to_json(),
+    }
