@@ -128,16 +128,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         scratch = Path(tempfile.mkdtemp(prefix="cc-surge-"))
         options.history_path = scratch / "history.jsonl"
-    print(
-        f"surge on {args.target} ({args.runtime} runtime): {settings.clients} clients over a "
-        f"{settings.ramp:g}s ramp, {settings.users} users, stock {settings.stock}, limit "
-        f"{settings.per_user_limit}, retry {settings.retry_policy}, seed {seed}"
-        + (f", faults {', '.join(settings.faults)}" if settings.faults else ""),
-        file=sys.stderr,
-    )
     progress = _Progress(sys.stderr)
     try:
-        outcome = execute_surge(settings, options, progress)
+        outcome = execute_surge(
+            settings, options, progress, lambda name: _announce(name, args.runtime, settings)
+        )
         progress.done()
         if scratch is not None and not outcome.report.valid:
             outcome.history_path = _keep(options.history_path, outcome)
@@ -148,6 +143,17 @@ def run(args: argparse.Namespace) -> int:
     if args.report is not None:
         print(f"report: {_write_reports(outcome, args.report)}")
     return ExitCode.OK if outcome.report.valid else ExitCode.VIOLATION
+
+
+def _announce(name: str, runtime: str, settings: SurgeSettings) -> None:
+    print(
+        f"surge on {name} ({runtime} runtime): {settings.clients} clients over a "
+        f"{settings.ramp:g}s ramp, {settings.users} users, stock {settings.stock}, limit "
+        f"{settings.per_user_limit}, retry {settings.retry_policy}, seed {settings.seed}"
+        + (f", faults {', '.join(settings.faults)}" if settings.faults else ""),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _keep(path: Path, outcome: SurgeOutcome) -> Path:

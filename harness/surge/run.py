@@ -76,7 +76,10 @@ def execute_surge(
     settings: SurgeSettings,
     options: SurgeOptions,
     progress: Callable[[Progress], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> SurgeOutcome:
+    """Deploy, surge, check. ``announce`` is called with the target's name once it is up (so
+    bad input and a missing target end in one error line, with no banner before it)."""
     settings.validate()
     check_faults_supported(settings, options)
     started = time.monotonic()
@@ -93,6 +96,8 @@ def execute_surge(
         f"surge-{secrets.token_hex(4)}", settings.stock, settings.per_user_limit
     )
     with deploy(config) as deployment:
+        if announce is not None:
+            announce(deployment.name)
         history = History(
             options.history_path,
             meta={"campaign": campaign.to_json(), "surge": settings.to_json()},
