@@ -73,6 +73,11 @@ class Side(asyncio.BufferedProtocol):
         """The end of this socket's stream was passed to ``outgoing``."""
         self.lost = False
         self._time = asyncio.get_running_loop().time
+        self._early: list[bytes] = []
+        """Bytes read before the links exist. pause_reading() in connection_made is not
+        honoured before Python 3.11.3 (Debian bookworm's python3 is 3.11.2): the first bytes
+        can arrive while the upstream is still being dialled, and must not be dropped."""
+        self._early_end = False
 
     # -- asyncio callbacks ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -88,6 +93,8 @@ class Side(asyncio.BufferedProtocol):
         link = self.outgoing
         if link is not None:
             link.push_view(self._buffer[:nbytes], self._time)
+        else:
+            self._early.append(bytes(self._buffer[:nbytes]))
 
     def eof_received(self) -> bool:
         self._end()
@@ -132,9 +139,22 @@ class Side(asyncio.BufferedProtocol):
 
     # -- helpers ----------------------------------------------------------------------------------
     def _end(self) -> None:
-        if not self.ended and self.outgoing is not None:
+        if self.outgoing is None:
+            self._early_end = True
+        elif not self.ended:
             self.ended = True
             self.outgoing.push(EOF)
+
+    def flush_early(self) -> None:
+        """Pass on what arrived before the links existed (see ``_early``)."""
+        link = self.outgoing
+        if link is None:
+            return
+        early, self._early = self._early, []
+        for data in early:
+            link.push_view(memoryview(data), self._time)
+        if self._early_end:
+            self._end()
 
     def abort(self, *, reset: bool = False) -> None:
         transport = self.transport
@@ -204,6 +224,8 @@ class Connection:
         self.links = {Direction.UPSTREAM: up, Direction.DOWNSTREAM: down}
         up.start(self.owner.chain(Direction.UPSTREAM))
         down.start(self.owner.chain(Direction.DOWNSTREAM))
+        self.client.flush_early()
+        upstream.flush_early()
         up.refresh_source()
         down.refresh_source()
 
