@@ -212,7 +212,12 @@ def _write_html(outcome: SurgeOutcome, directory: Path, summary: dict[str, Any])
             history_path=outcome.history_path,
             check_report=outcome.report,
             settings={"target": outcome.target, "mode": "surge", **summary["settings"]},
-            metrics=summary["metrics"],
+            # the page plots the timeline and fault windows from the history itself
+            metrics={
+                k: v
+                for k, v in summary["metrics"].items()
+                if k not in ("timeline", "fault_windows")
+            },
             title=f"coupon-chaos surge: {outcome.target}",
         )
     except Exception as exc:  # noqa: BLE001 - a report must not hide the verdict

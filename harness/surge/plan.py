@@ -8,7 +8,7 @@ the same on every run with the same options.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from harness.errors import UsageError
@@ -60,10 +60,6 @@ class SurgeFault:
     apply: Step
     heal: Step | None
     process: bool
-
-    @property
-    def label(self) -> str:
-        return self.name
 
 
 @dataclass(frozen=True)
@@ -134,7 +130,7 @@ class SurgeSettings:
     so a dead target is not hammered in a tight loop."""
     backoff_cap: float = 1.0
     drain_workers: int = 16
-    extra: dict[str, Any] = field(default_factory=dict)
+    """Concurrent fresh-user claimers that drain what the surge left (see the driver)."""
 
     def validate(self) -> None:
         """Every bad value is one UsageError line naming the option."""
@@ -169,8 +165,6 @@ class SurgeSettings:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["faults"] = list(self.faults)
-        data.pop("extra")
-        data.update(self.extra)
         return data
 
 

@@ -56,7 +56,10 @@ class SurgeOutcome:
 
 
 def check_faults_supported(settings: SurgeSettings, options: SurgeOptions) -> None:
-    """A fault the deployment cannot take is a usage error, found before anything starts."""
+    """A fault (or setting) the deployment cannot take is a usage error, found before anything
+    starts."""
+    if settings.admission_limit is not None and options.runtime != "local":
+        raise UsageError("--admission-limit sets up a bundled target: it needs --runtime local")
     store_path = False
     if options.runtime == "local" and not is_url(options.target):
         from harness.catalog import get_target

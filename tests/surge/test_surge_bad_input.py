@@ -61,6 +61,13 @@ def test_process_fault_needs_the_local_runtime(tmp_path: Path) -> None:
     assert_one_line(result, 2, "--fault kill needs --runtime local")
 
 
+def test_admission_limit_needs_a_bundled_target() -> None:
+    result = surge(
+        "--runtime", "external", "--target", "http://127.0.0.1:1", "--admission-limit", 5
+    )  # fmt: skip
+    assert_one_line(result, 2, "--admission-limit sets up a bundled target")
+
+
 def test_unreachable_service_is_an_infrastructure_error(tmp_path: Path) -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
