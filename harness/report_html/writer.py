@@ -1,0 +1,137 @@
+"""``write_html_report``: digest the history, draw the charts, write ``report.html`` atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.checkers.model import CheckReport
+from harness.report_html.digest import CLASSES, HistoryDigest, digest_history
+from harness.report_html.evidence import proving_ops
+from harness.report_html.page import MAX_FAULT_ROWS, Chart, PageInput, render
+from harness.report_html.plots import class_counts_png, latency_png, timeline_png
+
+REPORT_NAME = "report.html"
+
+NO_HISTORY = (
+    "No operation history was kept for this report (coupon-chaos run keeps the history of a "
+    "failing example only), so there is no timeline or latency histogram: the chart shows the "
+    "answers counted over all examples instead."
+)
+
+
+def write_html_report(
+    directory: Path,
+    *,
+    history_path: Path | None,
+    check_report: CheckReport,
+    settings: dict[str, Any],
+    metrics: dict[str, Any] | None = None,
+    title: str,
+) -> Path:
+    """Write ``directory/report.html`` and return its path.
+
+    ``history_path`` is the JSON Lines history to plot (read in one streaming pass, so a
+    million-op surge history is fine); ``None`` when none was kept, and the page says so.
+    ``check_report`` supplies the verdict and the violations, whose proving operations are looked
+    up in the history by index. ``settings`` (campaign and run settings) and ``metrics`` are shown
+    as tables. The file is written to a temporary name and renamed, so a reader never sees half.
+    """
+    proving = {str(v.invariant): proving_ops(v.evidence) for v in check_report.violations}
+    wanted = {i for indices in proving.values() for i in indices}
+    notes: list[str] = []
+    digest: HistoryDigest | None = None
+    if history_path is None:
+        notes.append(NO_HISTORY)
+    else:
+        try:
+            digest = digest_history(history_path, wanted)
+        except OSError as exc:
+            notes.append(f"The history {history_path} could not be read: {exc.strerror or exc}.")
+    page = PageInput(
+        title=title,
+        check_report=check_report,
+        settings=settings,
+        metrics=metrics,
+        charts=[],
+        proving=proving,
+        ops={},
+        notes=notes,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    )
+    if digest is not None:
+        _from_digest(page, digest, history_path)
+    else:
+        counts = (metrics or {}).get("claims_by_reason")
+        if isinstance(counts, Mapping):
+            page.charts.append(
+                Chart("Answers", class_counts_png(counts), "bar chart of answers by class")
+            )
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / REPORT_NAME
+    _write_atomic(path, render(page))
+    return path
+
+
+def _from_digest(page: PageInput, digest: HistoryDigest, history_path: Path | None) -> None:
+    page.ops = digest.wanted
+    marks = [int(op["time"]) for op in digest.wanted.values()]
+    if digest.malformed:
+        page.notes.append(f"{digest.malformed} malformed line(s) of the history were skipped.")
+    if digest.claims == 0:
+        page.notes.append("The history holds no claims: the charts are empty.")
+    page.charts.append(
+        Chart(
+            "Timeline",
+            timeline_png(digest, marks),
+            "timeline: coupons issued over time and answers by class, fault windows shaded",
+        )
+    )
+    page.charts.append(Chart("Latency", latency_png(digest), "histogram of claim latencies"))
+    classes = np.bincount(
+        np.frombuffer(digest.claim_classes, dtype=np.int8), minlength=len(CLASSES)
+    )
+    granted = int(np.count_nonzero(np.frombuffer(digest.claim_types, dtype=np.int8) == 0))
+    page.facts = [
+        ("history file", str(history_path)),
+        ("operations", digest.ops),
+        ("duration (s)", f"{digest.end_time / 1e9:.3f}"),
+        ("campaigns", digest.campaigns),
+        ("total stock", digest.stock),
+        ("claims answered", digest.claims),
+        ("coupons acknowledged", granted),
+        *((f"answers: {name}", int(n)) for name, n in zip(CLASSES, classes, strict=True)),
+        ("fault windows", len(digest.windows)),
+        ("crashes / restarts", len(digest.blips)),
+    ]
+    if digest.meta:
+        page.facts.append(("history meta", digest.meta))
+    latencies = np.frombuffer(digest.claim_latencies, dtype=np.int64)
+    ms = latencies[latencies >= 0] / 1e6
+    if ms.size:
+        page.latency = [
+            *((f"p{q} (ms)", f"{float(np.percentile(ms, q)):.3f}") for q in (50, 95, 99)),
+            ("max (ms)", f"{float(ms.max()):.3f}"),
+        ]
+    page.faults_total = len(digest.windows)
+    page.faults = [
+        (w.lane, w.what, f"{w.start / 1e9:.3f}", f"{(w.end or digest.end_time) / 1e9:.3f}")
+        for w in digest.windows[:MAX_FAULT_ROWS]
+    ]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
