@@ -36,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed; the same seed, same examples")
     parser.add_argument("--profile", default="dev", choices=sorted(PROFILES), help="default: dev")
-    parser.add_argument("--report", type=Path, default=None, help="write DIR/report.json")
+    parser.add_argument(
+        "--report", type=Path, default=None, help="write DIR/report.json and DIR/report.html"
+    )
     parser.add_argument("--junit", type=Path, default=None, help="write JUnit XML to FILE")
     parser.add_argument(
         "--scenarios",
@@ -96,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         path = write_report(outcome, args.report)
         print(f"report: {path}")
+        if path.with_name("report.html").is_file():
+            print(f"report: {path.with_name('report.html')}")
     if args.junit:
         print(f"junit: {write_junit(outcome, args.junit)}")
     return ExitCode.VIOLATION if outcome.verdict == "fail" else ExitCode.OK

@@ -1,12 +1,14 @@
-"""Result files of a run: ``report.json`` for machines, JUnit XML for CI dashboards.
+"""Result files of a run: ``report.json`` for machines, ``report.html`` for people, JUnit XML for
+CI dashboards.
 
-Both are written atomically (temporary file, then rename), so a reader never sees half a file and
+All are written atomically (temporary file, then rename), so a reader never sees half a file and
 an interrupted run never leaves a partial one.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -47,7 +49,21 @@ def write_report(outcome: RunOutcome, directory: Path) -> Path:
     write_json_atomic(path, report_json(outcome))
     if outcome.verdict == "fail" and outcome.logs:
         _write_text_atomic(directory / "target.log", outcome.logs)
+    _write_html(outcome, directory)
     return path
+
+
+def _write_html(outcome: RunOutcome, directory: Path) -> None:
+    """report.html comes after report.json, and a failure to render it costs one line on stderr,
+    never the JSON (nor a stale page from an earlier run, which is removed)."""
+    try:
+        from harness.report_html.for_run import write_run_html
+
+        write_run_html(outcome, directory)
+    except Exception as exc:  # noqa: BLE001 - any rendering error, reported in one line
+        (directory / "report.html").unlink(missing_ok=True)
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"coupon-chaos: report.html not written: {reason}", file=sys.stderr)
 
 
 def junit_xml(outcome: RunOutcome) -> ET.Element:
