@@ -88,33 +88,51 @@ class SurgeRun:
 
 
 class UserPool:
-    """The users clients claim for. A user who was refused ``limit_reached`` (or holds the limit)
-    is retired, so clients stop spending claims on what cannot succeed."""
+    """The users clients claim for, ``u0`` .. ``u<U-1>``. A user who was refused ``limit_reached``
+    (or holds the limit) is retired, so clients stop spending claims on what cannot succeed.
+
+    Picking draws at random and redraws a retired user; only once most draws hit retired users is
+    the list of active ones built, so a million users cost nothing up front."""
+
+    REDRAWS = 8
 
     def __init__(self, users: int, limit: int) -> None:
-        self._active = [f"u{i}" for i in range(users)]
-        self._where = {u: i for i, u in enumerate(self._active)}
-        self._grants: Counter[str] = Counter()
+        self._users = users
         self._limit = limit
+        self._grants: Counter[int] = Counter()
+        self._retired: set[int] = set()
+        self._active: list[int] | None = None
+        self._where: dict[int, int] = {}
 
     def pick(self, rng: random.Random) -> str | None:
-        if not self._active:
+        if len(self._retired) >= self._users:
             return None
-        return self._active[rng.randrange(len(self._active))]
+        if self._active is None:
+            for _ in range(self.REDRAWS):
+                u = rng.randrange(self._users)
+                if u not in self._retired:
+                    return f"u{u}"
+            self._active = [u for u in range(self._users) if u not in self._retired]
+            self._where = {u: i for i, u in enumerate(self._active)}
+        return f"u{self._active[rng.randrange(len(self._active))]}"
 
     def granted(self, user: str) -> None:
-        self._grants[user] += 1
-        if self._grants[user] >= self._limit:
+        u = int(user[1:])
+        self._grants[u] += 1
+        if self._grants[u] >= self._limit:
             self.retire(user)
 
     def retire(self, user: str) -> None:
-        i = self._where.pop(user, None)
-        if i is None:
+        u = int(user[1:])
+        if u in self._retired:
             return
-        last = self._active.pop()
-        if last != user:
-            self._active[i] = last
-            self._where[last] = i
+        self._retired.add(u)
+        if self._active is not None:
+            i = self._where.pop(u)
+            last = self._active.pop()
+            if last != u:
+                self._active[i] = last
+                self._where[last] = i
 
 
 class SurgeDriver:
@@ -252,8 +270,12 @@ class SurgeDriver:
         self, claimer: Claimer, process: str, user: str, key: str, f: str
     ) -> ClaimOutcome:
         """Invoke, send, complete: what harness.client.recorded.RecordedClient records."""
-        request = ClaimRequest(self.campaign.campaign_id, user, key)
-        invoke = self.history.invoke(process, f, request.to_json())
+        cid = self.campaign.campaign_id
+        request = ClaimRequest(cid, user, key)
+        # ClaimRequest.to_json() spelled out: dataclasses.asdict is a hot spot at surge rates
+        invoke = self.history.invoke(
+            process, f, {"campaign_id": cid, "user_id": user, "idempotency_key": key}
+        )
         if f == OpFunction.CLAIM:
             self.progress.attempted += 1
         outcome = await claimer.claim(request)

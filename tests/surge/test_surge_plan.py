@@ -153,3 +153,19 @@ def test_parse_body_until_close_and_interim_answers() -> None:
 def test_garbage_is_a_response_error(raw: bytes) -> None:
     with pytest.raises(ResponseError):
         parse_response(raw)
+
+
+def test_user_pool_switches_to_a_list_when_most_users_are_retired() -> None:
+    import random
+
+    rng = random.Random(1)
+    big = UserPool(10**7, limit=1)  # nothing is built up front
+    assert big.pick(rng) is not None
+    pool = UserPool(100, limit=1)
+    for u in range(95):
+        pool.retire(f"u{u}")
+    picks = {pool.pick(rng) for _ in range(200)}
+    assert picks == {f"u{u}" for u in range(95, 100)}
+    pool.granted("u97")
+    pool.retire("u99")
+    assert {pool.pick(rng) for _ in range(100)} == {"u95", "u96", "u98"}
