@@ -41,32 +41,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
         default="reference-sqlite",
+        metavar="NAME_OR_URL",
         help="bundled target name or, with --runtime external, a running service's base URL",
     )
     parser.add_argument("--runtime", default="local", choices=("local", "external"))
     parser.add_argument(
-        "--clients", type=int, default=DEFAULTS.clients, help="concurrent clients (default: 200)"
+        "--clients",
+        type=int,
+        default=DEFAULTS.clients,
+        metavar="N",
+        help="concurrent clients (default: 200)",
     )
     parser.add_argument(
-        "--users", type=int, default=DEFAULTS.users, help="distinct users (default: 1000)"
+        "--users",
+        type=int,
+        default=DEFAULTS.users,
+        metavar="U",
+        help="distinct users (default: 1000)",
     )
-    parser.add_argument("--stock", type=int, default=DEFAULTS.stock, help="coupons (default: 500)")
-    parser.add_argument("--per-user-limit", type=int, default=DEFAULTS.per_user_limit)
+    parser.add_argument(
+        "--stock", type=int, default=DEFAULTS.stock, metavar="S", help="coupons (default: 500)"
+    )
+    parser.add_argument(
+        "--per-user-limit",
+        type=int,
+        default=DEFAULTS.per_user_limit,
+        metavar="L",
+        help="coupons one user may hold (default: 1)",
+    )
     parser.add_argument(
         "--ramp",
         type=float,
+        metavar="SECONDS",
         default=DEFAULTS.ramp,
         help="seconds over which clients join, linearly (default: 1)",
     )
     parser.add_argument(
         "--duration",
         type=float,
+        metavar="SECONDS",
         default=DEFAULTS.duration,
         help="longest surge in seconds; it ends earlier once sold out (default: 10)",
     )
     parser.add_argument(
         "--retry-policy",
         default=DEFAULTS.retry_policy,
+        metavar="POLICY",
         help=f"after a timeout, reset or overload: {' | '.join(RETRY_POLICIES)} (default: none)",
     )
     parser.add_argument(
@@ -80,19 +100,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report",
         type=Path,
+        metavar="DIR",
         default=None,
         help="write DIR/report.json, DIR/surge.json and DIR/history.jsonl",
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed (default: random, printed)")
+    parser.add_argument(
+        "--seed", type=int, default=None, metavar="N", help="seed (default: random, printed)"
+    )
     parser.add_argument(
         "--admission-limit",
         type=int,
+        metavar="N",
         default=None,
         help="bundled targets: answer 429 overloaded above N claims in flight",
     )
     parser.add_argument(
         "--client-timeout",
         type=float,
+        metavar="SECONDS",
         default=DEFAULTS.client_timeout,
         help="seconds a claim may take before it counts as a timeout (default: 2)",
     )
