@@ -4,6 +4,7 @@ proxy. A seeded race the surge does not catch is a failing test, never a skip.""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -63,6 +64,8 @@ def test_reference_surge_sells_exactly_the_stock(tmp_path: Path) -> None:
     assert metrics["latency"]["count"] == metrics["completed"] == metrics["attempted"]
     assert sum(b["attempted"] for b in metrics["timeline"]) == metrics["attempted"]
     assert "granted 60" in result.stdout and "PASS" in result.stdout
+    if importlib.util.find_spec("harness.report_html") is not None:
+        assert (out / "report.html").stat().st_size > 0
     # the streamed history is complete: the offline checker agrees with the run
     history = History.read_jsonl(out / "history.jsonl")
     assert history.meta["campaign"]["stock"] == 60
