@@ -123,7 +123,19 @@ def _external(config: DeployConfig, faults: Any, workdir: Path) -> Deployment:
     with _factory(config.target, config)() as probe:
         if not probe.health():
             raise InfrastructureError(f"target {config.target} is unreachable (GET /health failed)")
-    endpoint = faults.create_proxy("client", upstream=f"{parts.hostname}:{port}")
+    paths = {"client"}
+    existing = faults.find_proxy(port) if config.toxiproxy_url else None
+    if existing is not None:
+        # The target URL is itself a proxy of this server (a docker-compose stack): fault that
+        # one, and the store path behind it if the stack names it NAME-store.
+        endpoint = faults.adopt_proxy("client", existing["name"], parts.hostname, port)
+        store = faults.find_proxy(0, name=f"{existing['name']}-store")
+        if store is not None:
+            listen = str(store["listen"]).rpartition(":")
+            faults.adopt_proxy("store", store["name"], listen[0], int(listen[2]))
+            paths.add("store")
+    else:
+        endpoint = faults.create_proxy("client", upstream=f"{parts.hostname}:{port}")
     client_url = f"http://{endpoint.host}:{endpoint.port}{parts.path.rstrip('/')}"
     return Deployment(
         name=config.target,
@@ -131,7 +143,7 @@ def _external(config: DeployConfig, faults: Any, workdir: Path) -> Deployment:
         direct_url=config.target,
         faults=faults,
         target=None,
-        paths=frozenset({"client"}),
+        paths=frozenset(paths),
         workdir=workdir,
         adapter_factory=_factory(client_url, config),
     )

@@ -84,6 +84,8 @@ class FaultProxy:
         self.timeout = timeout
         self._api = _consumer_for(self.api_url)
         self._endpoints: dict[str, ProxyEndpoint] = {}
+        self._adopted: set[str] = set()
+        """Paths whose proxy existed before us (docker-compose's): healed, never deleted."""
         self._lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -180,6 +182,30 @@ class FaultProxy:
             self._endpoints[path_name] = endpoint
         return endpoint
 
+    def find_proxy(self, port: int, name: str | None = None) -> dict[str, Any] | None:
+        """The server's proxy listening on ``port`` (or named ``name``), if there is one."""
+        proxies = self._json("GET", "/proxies")
+        for proxy in proxies.values() if isinstance(proxies, dict) else proxies:
+            if name is not None:
+                if proxy.get("name") == name:
+                    return dict(proxy)
+                continue
+            listen = str(proxy.get("listen", ""))
+            if listen.rpartition(":")[2] == str(port):
+                return dict(proxy)
+        return None
+
+    def adopt_proxy(self, path_name: str, proxy_name: str, host: str, port: int) -> ProxyEndpoint:
+        """Drive a proxy that someone else created (a docker-compose stack's) as ``path_name``:
+        faults go on it and are healed, but :meth:`close` leaves it in place."""
+        endpoint = ProxyEndpoint(name=proxy_name, host=host, port=port)
+        with self._lock:
+            if path_name in self._endpoints:
+                raise UsageError(f"a fault proxy for path {path_name!r} already exists")
+            self._endpoints[path_name] = endpoint
+            self._adopted.add(path_name)
+        return endpoint
+
     def apply(self, fault: NetworkFault) -> None:
         """Put ``fault`` in place; a toxic of the same kind and stream on that path is replaced."""
         name = self._proxy_for(fault)
@@ -221,9 +247,11 @@ class FaultProxy:
 
     def close(self) -> None:
         """Delete every proxy this object created (their toxics go with them)."""
+        self.heal_all()
         with self._lock:
-            endpoints, self._endpoints = list(self._endpoints.values()), {}
-        for endpoint in endpoints:
+            owned = [e for path, e in self._endpoints.items() if path not in self._adopted]
+            self._endpoints, self._adopted = {}, set()
+        for endpoint in owned:
             self._call("DELETE", f"/proxies/{endpoint.name}", allow=(404,))
 
     def __enter__(self) -> FaultProxy:
