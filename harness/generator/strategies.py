@@ -20,8 +20,9 @@ burst_sizes = st.one_of(st.integers(2, 6), st.integers(2, 24))
 waits_ms = st.sampled_from([50, 200, 700])
 
 PROCESS_ACTIONS = ("crash", "crash", "kill", "start", "restart", "pause", "resume")
-PARTITION_ACTIONS = ("partition", "reconnect")
-"""Drawn only where the runtime can partition (Docker containers)."""
+PARTITION_ACTIONS = ("partition", "reconnect", "stop")
+"""Drawn only where the runtime runs containers (it can partition them): a partition and its
+undoing, and a graceful stop (``docker stop``: TERM, then KILL after the grace period)."""
 
 
 def network_faults(paths: list[str]) -> st.SearchStrategy[dict[str, Any]]:
