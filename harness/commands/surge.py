@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME_OR_URL",
         help="bundled target name or, with --runtime external, a running service's base URL",
     )
-    parser.add_argument("--runtime", default="local", choices=("local", "external"))
+    parser.add_argument("--runtime", default="local", choices=("local", "external", "docker"))
     parser.add_argument(
         "--clients",
         type=int,

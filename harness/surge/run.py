@@ -58,16 +58,20 @@ class SurgeOutcome:
 def check_faults_supported(settings: SurgeSettings, options: SurgeOptions) -> None:
     """A fault (or setting) the deployment cannot take is a usage error, found before anything
     starts."""
-    if settings.admission_limit is not None and options.runtime != "local":
-        raise UsageError("--admission-limit sets up a bundled target: it needs --runtime local")
+    if settings.admission_limit is not None and options.runtime == "external":
+        raise UsageError(
+            "--admission-limit sets up a bundled target: it needs --runtime local or docker"
+        )
     store_path = False
-    if options.runtime == "local" and not is_url(options.target):
+    if options.runtime in ("local", "docker") and not is_url(options.target):
         from harness.catalog import get_target
 
         store_path = get_target(options.target).store != "sqlite"
     for fault in settings.parsed_faults():
-        if fault.process and options.runtime != "local":
-            raise UsageError(f"--fault {fault.name} needs --runtime local (process control)")
+        if fault.process and options.runtime == "external":
+            raise UsageError(
+                f"--fault {fault.name} needs --runtime local or docker (process control)"
+            )
         path = getattr(fault.apply, "fault", {}).get("path", "client")
         if not fault.process and path == "store" and not store_path:
             raise UsageError(

@@ -289,3 +289,19 @@ def test_nothing_labelled_is_left_by_this_session(docker_client: Any) -> None:
         if item.alive is False or f":{os.getpid()}:" in item.owner
     ]
     assert leftovers == [], [item.describe() for item in leftovers]
+
+
+def test_surge_in_docker_with_a_container_kill_keeps_the_invariants(
+    tmp_path: Path, images: Any, docker_client: Any
+) -> None:
+    result = cli(
+        "surge", "--runtime", "docker", "--target", "reference-redis", "--clients", "40",
+        "--users", "4000", "--stock", "4000", "--ramp", "0.5", "--duration", "10",
+        "--fault", "kill", "--seed", "3", "--report", tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = (tmp_path / "history.jsonl").read_text().splitlines()
+    ops = [op for op in map(json.loads, lines) if "f" in op]  # the first line is metadata
+    assert any(op["f"] == "process" and op["value"].get("action") == "kill" for op in ops)
+    assert any(op["f"] == "claim" and op["type"] == "ok" for op in ops)
+    assert not _owned_by(os.getpid(), docker_client)

@@ -42,7 +42,7 @@ def assert_one_line(result: subprocess.CompletedProcess[str], code: int, needle:
         (("--target", "no-such-target"), "unknown target 'no-such-target'"),
         (("--fault", "meteor"), "unknown fault 'meteor'"),
         (("--fault", "store:latency"), "has no store path"),
-        (("--runtime", "docker"), "invalid choice: 'docker'"),
+        (("--runtime", "kubernetes"), "invalid choice: 'kubernetes'"),
         (("--target", "http://127.0.0.1:1"), "--runtime external"),
         (("--adapter", "nope:Nope"), "cannot import nope"),
     ],
