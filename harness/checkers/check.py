@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from harness.checkers.facts import collect
+from harness.checkers.facts import collect, gc_paused
 from harness.checkers.model import CheckReport, Status, Verdict
 from harness.checkers.rules import RULES
 from harness.history import History, Op
@@ -22,12 +22,13 @@ def check_history(
     """
     ops = history.ops if isinstance(history, History) else history
     wanted = [Invariant(i) for i in invariants] if invariants is not None else list(RULES)
-    campaigns = collect(ops)
     verdicts: list[Verdict] = []
-    for invariant in wanted:
-        rule = RULES[invariant]
-        per_campaign = [rule(facts) for facts in campaigns.values()]
-        verdicts.append(_merge(invariant, per_campaign))
+    with gc_paused():
+        campaigns = collect(ops)
+        for invariant in wanted:
+            rule = RULES[invariant]
+            per_campaign = [rule(facts) for facts in campaigns.values()]
+            verdicts.append(_merge(invariant, per_campaign))
     by_type: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
     for facts in campaigns.values():

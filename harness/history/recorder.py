@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import UsageError
-from harness.history.record import NEMESIS, Op, OpType
+from harness.history.record import NEMESIS, Op, OpType, gc_paused, make_op, op_from_parsed
 
 
 class History:
@@ -65,16 +65,16 @@ class History:
         extra: dict[str, Any],
     ) -> Op:
         with self._lock:
-            op = Op(
-                index=len(self._ops),
-                type=type,
-                process=process,
-                f=f,
-                value=value,
-                time=time.monotonic_ns() - self._t0,
-                invoke_index=None if invoke is None else invoke.index,
-                invoke_time=None if invoke is None else invoke.time,
-                extra=extra,
+            op = make_op(
+                len(self._ops),
+                type,
+                process,
+                f,
+                value,
+                time.monotonic_ns() - self._t0,
+                None if invoke is None else invoke.index,
+                None if invoke is None else invoke.time,
+                extra,
             )
             self._ops.append(op)
             if self._sink is not None:
@@ -117,18 +117,32 @@ class History:
         """Load a history file; a malformed line raises :class:`UsageError` naming the line."""
         history = cls()
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            content = path.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read history {path}: {exc.strerror or exc}") from None
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                if "meta" in data and "index" not in data:
-                    history.meta.update(data["meta"])
+        loads = _fast_loads
+        append = history._ops.append
+        with gc_paused():
+            for number, line in enumerate(content.splitlines(), start=1):
+                if not line.strip():
                     continue
-                history._ops.append(Op.from_json(data))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise UsageError(f"{path}:{number}: not a history entry ({exc})") from None
+                try:
+                    try:
+                        data = loads(line)
+                    except ValueError:  # also what only the standard parser reads (NaN, big ints)
+                        if not line.decode("utf-8", "replace").strip():
+                            continue  # a line of Unicode whitespace
+                        data = json.loads(line)
+                    if "meta" in data and "index" not in data:
+                        history.meta.update(data["meta"])
+                        continue
+                    append(op_from_parsed(data))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise UsageError(f"{path}:{number}: not a history entry ({exc})") from None
         return history
+
+
+try:  # a faster parser for the same JSON, where installed
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - orjson is a dependency
+    _fast_loads = json.loads
