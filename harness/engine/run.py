@@ -156,6 +156,10 @@ def execute_run(
                 invariants=[],
                 stats=ctx.stats.to_json(),
             )
+            found_at = ctx.stats.first_failure_at
+            outcome.stats["time_to_first_failure_s"] = (
+                None if found_at is None else round(found_at - started, 3)
+            )
             if ctx.failures:
                 _choose_and_save(outcome, ctx, deployment, pool, options, run_id)
             outcome.invariants = _summarize(ctx, outcome.failure)

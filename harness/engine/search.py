@@ -32,6 +32,10 @@ class SearchStats:
     outcomes: Counter[str] = field(default_factory=Counter)
     """Claim completions by type (ok, fail, info)."""
     faults: Counter[str] = field(default_factory=Counter)
+    examples_to_first_failure: int | None = None
+    """How many examples had run when the first violation was found (that one included)."""
+    first_failure_at: float | None = None
+    """``time.monotonic()`` when the first violation was found."""
 
     def add(self, result: ExampleResult) -> None:
         self.examples += 1
@@ -50,6 +54,7 @@ class SearchStats:
             "claims_by_type": dict(self.outcomes),
             "claims_by_reason": dict(self.claims),
             "faults": dict(self.faults),
+            "examples_to_first_failure": self.examples_to_first_failure,
         }
 
 
@@ -101,6 +106,8 @@ class SearchContext:
         if result.violated:
             if not self.failures:
                 self.shrink_deadline = time.monotonic() + self.shrink_seconds
+                self.stats.examples_to_first_failure = self.stats.examples
+                self.stats.first_failure_at = time.monotonic()
             self.failures.append(result)
         if self.progress is not None:
             self.progress(self)
