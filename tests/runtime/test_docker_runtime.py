@@ -34,6 +34,8 @@ from harness.runtime.docker_engine import (
 )
 from harness.testing import replay_scenario_file
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "scenarios"
 CONTAINER_FAULTS = SCENARIOS / "docker" / "reference-container-faults.json"
@@ -305,3 +307,27 @@ def test_surge_in_docker_with_a_container_kill_keeps_the_invariants(
     assert any(op["f"] == "process" and op["value"].get("action") == "kill" for op in ops)
     assert any(op["f"] == "claim" and op["type"] == "ok" for op in ops)
     assert not _owned_by(os.getpid(), docker_client)
+
+
+def test_pytest_plugin_runs_the_chaos_test_in_docker(
+    pytester: pytest.Pytester, images: Any, docker_client: Any
+) -> None:
+    """A user's suite with ``--chaos-runtime docker``: the fixtures talk to the container stack."""
+    pytester.makepyfile(
+        test_user="""
+from harness.testing import test_coupon_service_survives_chaos  # noqa: F401
+
+
+def test_fixtures_in_docker(chaos_deployment, chaos_campaign, claim_client):
+    from harness.client import ClaimRequest
+
+    assert chaos_deployment.target.container.name.startswith("cc-")
+    assert claim_client.claim(ClaimRequest(chaos_campaign.campaign_id, "u1", "k1")).granted
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "--chaos-runtime", "docker", "--chaos-target", "reference-redis",
+        "--chaos-budget", "8", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
+    assert not [item for item in find_leftovers(docker_client) if item.alive is False]
