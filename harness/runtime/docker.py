@@ -24,6 +24,7 @@ import contextlib
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,21 @@ def _last_lines(container: Any, count: int = 6) -> str:
         return "(no logs)"
     lines = [line for line in text.splitlines() if line.strip()]
     return " | ".join(lines) or "(no output)"
+
+
+@contextlib.contextmanager
+def _engine(what: str) -> Iterator[None]:
+    """Turn the Docker SDK's errors (an API error, a timed-out request to a busy engine) into
+    one InfrastructureError line: a fault that cannot be applied must end the run cleanly, not
+    surface as an unexplained exception inside the state machine."""
+    import requests
+    from docker.errors import DockerException
+
+    try:
+        yield
+    except (DockerException, requests.RequestException) as exc:
+        detail = getattr(exc, "explanation", None) or str(exc).splitlines()[0][:200]
+        raise InfrastructureError(f"Docker could not {what}: {detail}") from None
 
 
 def _status(container: Any) -> str:
@@ -129,15 +145,11 @@ class DockerTarget(TargetHandle):
 
     def start(self, wait: bool = True) -> None:
         status = _status(self.container)
-        if status == "paused":
-            self.container.unpause()
-        elif status != "running":
-            try:
+        with _engine(f"start {self.container.name} again"):
+            if status == "paused":
+                self.container.unpause()
+            elif status != "running":
                 self.container.start()
-            except Exception as exc:  # noqa: BLE001 - docker.errors.APIError and friends
-                raise InfrastructureError(
-                    f"target {self.name} could not start again: {exc}"
-                ) from None
         if wait:
             self.wait_healthy(self.health_timeout)
 
@@ -169,37 +181,49 @@ class DockerTarget(TargetHandle):
 
     def kill(self) -> None:
         """``docker kill --signal KILL``: the process gets no chance to flush anything."""
-        if _status(self.container) == "paused":
-            self.container.unpause()
-        if _status(self.container) == "running":
-            with contextlib.suppress(Exception):
-                self.container.kill(signal="SIGKILL")
-            self.container.wait(timeout=30)
+        from docker.errors import APIError
+
+        with _engine(f"kill {self.container.name}"):
+            if _status(self.container) == "paused":
+                with contextlib.suppress(APIError):  # it may have changed state meanwhile
+                    self.container.unpause()
+            if _status(self.container) == "running":
+                with contextlib.suppress(APIError):  # already exited: nothing to kill
+                    self.container.kill(signal="SIGKILL")
+                self.container.wait(timeout=60)
 
     def stop(self, grace: float = 5.0) -> None:
-        if _status(self.container) == "paused":
-            self.container.unpause()
-        if _status(self.container) == "running":
-            self.container.stop(timeout=max(1, round(grace)))
+        from docker.errors import APIError
+
+        with _engine(f"stop {self.container.name}"):
+            if _status(self.container) == "paused":
+                with contextlib.suppress(APIError):
+                    self.container.unpause()
+            if _status(self.container) == "running":
+                self.container.stop(timeout=max(1, round(grace)))
 
     def pause(self) -> None:
-        if _status(self.container) == "running":
-            self.container.pause()
+        with _engine(f"pause {self.container.name}"):
+            if _status(self.container) == "running":
+                self.container.pause()
 
     def resume(self) -> None:
-        if _status(self.container) == "paused":
-            self.container.unpause()
+        with _engine(f"unpause {self.container.name}"):
+            if _status(self.container) == "paused":
+                self.container.unpause()
 
     def partition(self) -> None:
         """Cut the container off the run's network: neither clients (through the proxy) nor
         its store reach it any more, while the process itself keeps running."""
         if not self.partitioned:
-            self.network.disconnect(self.container, force=True)
+            with _engine(f"disconnect {self.container.name} from {self.network.name}"):
+                self.network.disconnect(self.container, force=True)
             self.partitioned = True
 
     def reconnect(self) -> None:
         if self.partitioned:
-            self.network.connect(self.container, aliases=self.aliases)
+            with _engine(f"connect {self.container.name} to {self.network.name}"):
+                self.network.connect(self.container, aliases=self.aliases)
             self.partitioned = False
 
     def logs(self, tail: int = 50) -> str:
