@@ -1,0 +1,242 @@
+"""Every benchmark of issue 5 (and the fault proxy's of issue 6), one table.
+
+    python benchmarks/run_all.py [--only checkers,faultproxy,load,detect] [--detect-seeds 3]
+                                 [--detect-targets a,b] [--quick] [--readme]
+
+Runs each benchmark script as its own process, one after the other (this is a 2-core machine:
+they must not slow each other down), shows their output as they go, and ends with one table:
+benchmark, measured, goal, ratio to the goal, pass. The scripts and what they measure:
+
+* ``bench_checkers.py``: all eight invariants over a 1,000,000-operation history, in memory and
+  read from JSONL (goal <= 3 s);
+* ``bench_faultproxy.py``: proxied vs direct throughput and the p50 latency the proxy adds
+  (goals >= 0.7x, < 1 ms), the proxy as a child process and embedded;
+* ``bench_load_driver.py`` (if present): the surge driver's claims/s against wrk and locust
+  (goals >= 0.3x wrk, >= 1.0x locust);
+* ``bench_detect.py``: median time to detect each seeded bug (goal <= 20 s). Five seeds per
+  target take about an hour, so run_all uses **3 seeds** by default (``--detect-seeds 5`` for the
+  issue's five); ``--quick`` makes everything smaller (1 seed, 200k-op history, 64 MB) for a
+  smoke run whose numbers are not the benchmark's.
+
+``--readme`` writes the table, the machine and this command into README.md's "Benchmarks"
+section (replacing that section only). Nothing is retried or tuned: a goal not met says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+README = ROOT / "README.md"
+ALL = ("checkers", "faultproxy", "load", "detect")
+
+
+def run_script(name: str, argv: list[str]) -> tuple[int, str, float]:
+    """Run benchmarks/NAME with ``argv``, echoing its output live; (exit code, stdout, seconds)."""
+    command = [sys.executable, str(HERE / name), *argv]
+    print(f"\n$ {shlex.join(['python', f'benchmarks/{name}', *argv])}", flush=True)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        if not line.startswith('{"rows"'):
+            print(line, end="", flush=True)
+        lines.append(line)
+    code = process.wait()
+    return code, "".join(lines), time.perf_counter() - started
+
+
+def json_rows(output: str) -> list[dict[str, Any]] | None:
+    for line in reversed(output.splitlines()):
+        if line.startswith('{"rows"'):
+            return list(json.loads(line)["rows"])
+    return None
+
+
+LOAD_ROW = re.compile(
+    r"^(?P<label>(?:wrk|locust)\S*(?: \S+)*?)\s+(?P<rate>\d+)\s+(?P<ratio>[\d.]+)x\s+>= "
+    r"(?P<goal>[\d.]+)x"
+)
+
+
+def load_driver_rows(output: str) -> list[dict[str, Any]]:
+    """bench_load_driver.py prints a table (no JSON): take its ratio rows."""
+    rows = []
+    driver = re.search(r"^driver \(surge, recorded\)\s+(\d+)", output, flags=re.M)
+    ours = f"driver {driver[1]} claims/s, " if driver else ""
+    for line in output.splitlines():
+        found = LOAD_ROW.match(line.strip())
+        if found:
+            tool = found["label"].split()[0]
+            ratio, goal = float(found["ratio"]), float(found["goal"])
+            rows.append(
+                {
+                    "benchmark": f"load driver claims/s vs {tool}",
+                    "measured": ratio,
+                    "unit": f"x {tool}",
+                    "goal": goal,
+                    "goal_text": f">= {goal:g}x",
+                    "ratio": ratio,
+                    "pass": ratio >= goal,
+                    "detail": f"{ours}{tool} {found['rate']} claims/s",
+                }
+            )
+    return rows
+
+
+def error_row(name: str, why: str) -> dict[str, Any]:
+    return {
+        "benchmark": name,
+        "measured": None,
+        "goal_text": "-",
+        "ratio": None,
+        "pass": False,
+        "detail": why,
+    }
+
+
+def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
+    wanted = [w for w in args.only.split(",") if w] if args.only else list(ALL)
+    rows: list[dict[str, Any]] = []
+    for which in wanted:
+        if which == "checkers":
+            argv = ["--json"] + (["--ops", "200000"] if args.quick else [])
+            code, out, _ = run_script("bench_checkers.py", argv)
+            found = json_rows(out)
+            rows += found if found is not None else [error_row("checkers", f"exit {code}")]
+        elif which == "faultproxy":
+            argv = ["--json"]
+            if args.quick:
+                argv += ["--mb", "64", "--rounds", "2", "--pings", "500"]
+            code, out, _ = run_script("bench_faultproxy.py", argv)
+            found = json_rows(out)
+            rows += found if found is not None else [error_row("fault proxy", f"exit {code}")]
+        elif which == "load":
+            if not (HERE / "bench_load_driver.py").is_file():
+                print("\n(benchmarks/bench_load_driver.py is not there: load driver skipped)")
+                rows.append(error_row("load driver", "skipped: bench_load_driver.py absent"))
+                continue
+            argv = ["--seconds", "3", "--rounds", "1"] if args.quick else []
+            code, out, _ = run_script("bench_load_driver.py", argv)
+            found = load_driver_rows(out)
+            rows += found or [error_row("load driver", f"exit {code}, no ratio rows")]
+        elif which == "detect":
+            seeds = 1 if args.quick else args.detect_seeds
+            argv = ["--json", "--seeds", str(seeds)]
+            if args.detect_targets:
+                argv += ["--targets", args.detect_targets]
+            code, out, _ = run_script("bench_detect.py", argv)
+            found = json_rows(out)
+            for row in found or []:
+                row.pop("runs", None)
+                row["detail"] = f"{row.get('detail', '')}; {seeds} seed(s)"
+            rows += found if found is not None else [error_row("detect", f"exit {code}")]
+        else:
+            raise SystemExit(f"unknown benchmark {which!r}: choose from {', '.join(ALL)}")
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    def measured(row: dict[str, Any]) -> str:
+        value = row.get("measured")
+        if value is None:
+            return "never" if str(row["benchmark"]).startswith("detect ") else "-"
+        unit = str(row.get("unit", ""))
+        return f"{value:g}{unit}" if unit.startswith("x") else f"{value:g} {unit}".strip()
+
+    lines = [
+        "| benchmark | measured | goal | ratio to goal | pass | notes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        goal = row.get("goal")
+        value = row.get("measured")
+        ratio = "-"
+        if goal and value is not None:
+            ratio = f"{value / goal:.2f}"
+        verdict = {True: "yes", False: "**no**", None: "-"}[row.get("pass")]
+        lines.append(
+            f"| {row['benchmark']} | {measured(row)} | {row.get('goal_text', '-')} | {ratio} "
+            f"| {verdict} | {row.get('detail', '')} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{nproc} cores (`nproc`){f', {cpu}' if cpu else ''}, Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"load average {load:.1f} at the end (the machine is shared with other work)"
+    )
+
+
+def update_readme(text: str) -> None:
+    content = README.read_text(encoding="utf-8")
+    section = f"## Benchmarks\n\n{text.strip()}\n"
+    match = re.search(r"^## Benchmarks\n.*?(?=^## |\Z)", content, flags=re.S | re.M)
+    if match:
+        content = content[: match.start()] + section + "\n" + content[match.end() :].lstrip("\n")
+        content = content.rstrip("\n") + "\n"
+    else:
+        content = content.rstrip("\n") + "\n\n" + section
+    README.write_text(content, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(ALL)}")
+    parser.add_argument("--detect-seeds", type=int, default=3, help="seeds per bug (default 3)")
+    parser.add_argument("--detect-targets", default="", help="comma-separated bug targets")
+    parser.add_argument("--quick", action="store_true", help="small smoke run (not the goals)")
+    parser.add_argument("--readme", action="store_true", help="write README.md's Benchmarks")
+    args = parser.parse_args(argv)
+    command = shlex.join(["python", "benchmarks/run_all.py", *(argv or sys.argv[1:])])
+    started = time.perf_counter()
+    rows = collect(args)
+    took = time.perf_counter() - started
+    text = table(rows)
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"\n{text}\n\n{machine()}; {when}; {took / 60:.0f} min; `{command}`")
+    if args.readme:
+        update_readme(
+            "The latest run of every benchmark (`benchmarks/`, issue 5 and the fault proxy's of "
+            "issue 6): what was measured against each goal. Made by\n\n"
+            f"```sh\n{command}\n```\n\n"
+            f"on {when}: {machine()}. It took {took / 60:.0f} minutes.\n\n"
+            f"{text}\n\n"
+            "Each script prints more than this table (run it alone for the details): "
+            "`bench_checkers.py --reference` also times the original checkers; "
+            "`bench_detect.py --seeds 5` is the issue's five seeds per bug; "
+            "`bench_faultproxy.py` shows every throughput and latency row and the proxy's CPU "
+            "seconds per GB. Timings are wall clock on a shared machine: other work running at "
+            "the same time lowers them, and nothing here is retried until it passes."
+        )
+        print(f"README.md: Benchmarks section written ({README})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
