@@ -256,7 +256,10 @@ class DockerRuntime(Runtime):
         self._closed = False
         self.containers: list[Any] = []
         self.volumes: list[Any] = []
-        self.reaped = reap_stale(self.client)
+        try:
+            self.reaped = reap_stale(self.client)
+        except Exception:  # noqa: BLE001 - reaping is best effort: the next run tries again
+            self.reaped = []
         if images is None:
             from harness.docker_images import ensure_images
 

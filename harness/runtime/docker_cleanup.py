@@ -37,18 +37,27 @@ class Leftover:
         return f"{self.kind} {self.name} (run {self.run}, {state[self.alive]})"
 
 
-def _labels(kind: str, obj: Any) -> dict[str, str]:
-    if kind == "container":
-        return obj.labels or {}
-    return obj.attrs.get("Labels") or {}
+@dataclass(frozen=True)
+class _Listed:
+    id: str
+    name: str
+    labels: dict[str, str]
 
 
-def _listing(client: Any, kind: str, filters: dict[str, Any]) -> list[Any]:
+def _listing(client: Any, kind: str, filters: dict[str, Any]) -> list[_Listed]:
+    """One list call per kind, no per-item inspect: another run may remove its resources between
+    a list and an inspect, and that must not break this one."""
     if kind == "container":
-        return client.containers.list(all=True, filters=filters)
+        rows = client.api.containers(all=True, filters=filters)
+        return [
+            _Listed(r["Id"], (r.get("Names") or ["?"])[0].lstrip("/"), r.get("Labels") or {})
+            for r in rows
+        ]
     if kind == "network":
-        return client.networks.list(filters=filters)
-    return client.volumes.list(filters=filters)
+        rows = client.api.networks(filters=filters)
+        return [_Listed(r["Id"], r.get("Name", "?"), r.get("Labels") or {}) for r in rows]
+    rows = (client.api.volumes(filters=filters) or {}).get("Volumes") or []
+    return [_Listed(r["Name"], r["Name"], r.get("Labels") or {}) for r in rows]
 
 
 def find_leftovers(client: Any, run_id: str | None = None) -> list[Leftover]:
@@ -57,7 +66,7 @@ def find_leftovers(client: Any, run_id: str | None = None) -> list[Leftover]:
     found: list[Leftover] = []
     for kind in KINDS:
         for obj in _listing(client, kind, {"label": wanted}):
-            labels = _labels(kind, obj)
+            labels = obj.labels
             owner = Owner.parse(labels.get(OWNER_LABEL))
             found.append(
                 Leftover(
@@ -94,11 +103,11 @@ def remove(client: Any, leftovers: Iterable[Leftover]) -> list[str]:
             if item.kind == "container":
                 client.api.remove_container(item.id, v=True, force=True)
             elif item.kind == "network":
-                network = client.networks.get(item.id)
-                for container in network.attrs.get("Containers") or {}:
+                attached = client.api.inspect_network(item.id).get("Containers") or {}
+                for container in attached:
                     with contextlib.suppress(APIError, NotFound):
-                        network.disconnect(container, force=True)
-                network.remove()
+                        client.api.disconnect_container_from_network(container, item.id, force=True)
+                client.api.remove_network(item.id)
             else:
                 client.api.remove_volume(item.id, force=True)
         except NotFound:
