@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     print()
     header = (
-        f"{'target':<28}{'found':>7}{'median s':>10}{'median ex':>11}{'run s':>8}"
+        f"{'target':<30}{'found':>7}{'median s':>10}{'median ex':>11}{'run s':>8}"
         f"{'goal':>9}  verdict"
     )
     print(header)
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         shown_s = "never" if math.isinf(median_s) else f"{median_s:.1f}"
         shown_ex = "-" if math.isinf(median_ex) else f"{median_ex:g}"
         print(
-            f"{target:<28}{len(found)}/{len(runs):<5}{shown_s:>10}{shown_ex:>11}"
+            f"{target:<30}{len(found)}/{len(runs):<5}{shown_s:>10}{shown_ex:>11}"
             f"{median_run:>8.1f}{'<= 20 s':>9}  {verdict}"
         )
         rows.append(

@@ -15,8 +15,9 @@ benchmark, measured, goal, ratio to the goal, pass. The scripts and what they me
   (goals >= 0.3x wrk, >= 1.0x locust);
 * ``bench_detect.py``: median time to detect each seeded bug (goal <= 20 s). Five seeds per
   target take about an hour, so run_all uses **3 seeds** by default (``--detect-seeds 5`` for the
-  issue's five); ``--quick`` makes everything smaller (1 seed, 200k-op history, 64 MB) for a
-  smoke run whose numbers are not the benchmark's.
+  issue's five, or ``--detect-json FILE`` to take the rows of a saved ``bench_detect.py --json``
+  run); ``--quick`` makes everything smaller (1 seed, 200k-op history, 64 MB) for a smoke run
+  whose numbers are not the benchmark's.
 
 ``--readme`` writes the table, the machine and this command into README.md's "Benchmarks"
 section (replacing that section only). Nothing is retried or tuned: a goal not met says so.
@@ -133,6 +134,13 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
             code, out, _ = run_script("bench_load_driver.py", argv)
             found = load_driver_rows(out)
             rows += found or [error_row("load driver", f"exit {code}, no ratio rows")]
+        elif which == "detect" and args.detect_json:
+            # the rows of an earlier `bench_detect.py --json` run (its output saved to a file)
+            found = json_rows(args.detect_json.read_text(encoding="utf-8"))
+            for row in found or []:
+                seeds = len(row.pop("runs", []) or [])
+                row["detail"] = f"{row.get('detail', '')}; {seeds} seed(s), from {args.detect_json}"
+            rows += found if found is not None else [error_row("detect", "no rows in the file")]
         elif which == "detect":
             seeds = 1 if args.quick else args.detect_seeds
             argv = ["--json", "--seeds", str(seeds)]
@@ -210,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(ALL)}")
     parser.add_argument("--detect-seeds", type=int, default=3, help="seeds per bug (default 3)")
     parser.add_argument("--detect-targets", default="", help="comma-separated bug targets")
+    parser.add_argument(
+        "--detect-json",
+        type=Path,
+        help="take the detect rows from a saved `bench_detect.py --json` output instead",
+    )
     parser.add_argument("--quick", action="store_true", help="small smoke run (not the goals)")
     parser.add_argument("--readme", action="store_true", help="write README.md's Benchmarks")
     args = parser.parse_args(argv)
