@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     ops = history.ops
     rows: list[dict[str, Any]] = []
 
-    def row(name: str, wall: float, cpu: float, goal: float | None, valid: bool) -> None:
+    def row(
+        name: str, wall: float, cpu: float, goal: float | None, valid: bool, detail: str = ""
+    ) -> None:
         rows.append(
             {
                 "benchmark": name,
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio": round(wall / goal, 2) if goal else None,
                 "pass": (wall <= goal) if goal is not None else None,
                 "valid": valid,
+                "detail": detail or f"CPU {cpu:.2f} s",
             }
         )
 
@@ -145,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                 read_cpu + check_cpu,
                 GOAL_S,
                 again.valid,
+                f"read_jsonl {read_wall:.2f} s + check {check_wall:.2f} s; CPU "
+                f"{read_cpu + check_cpu:.2f} s",
             )
             ops = loaded.ops
 

@@ -34,6 +34,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,7 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
             # the rows of an earlier `bench_detect.py --json` run (its output saved to a file)
             found = json_rows(args.detect_json.read_text(encoding="utf-8"))
             for row in found or []:
-                seeds = len(row.pop("runs", []) or [])
-                row["detail"] = f"{row.get('detail', '')}; {seeds} seed(s), from {args.detect_json}"
+                row.pop("runs", None)
             rows += found if found is not None else [error_row("detect", "no rows in the file")]
         elif which == "detect":
             seeds = 1 if args.quick else args.detect_seeds
@@ -150,7 +150,6 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
             found = json_rows(out)
             for row in found or []:
                 row.pop("runs", None)
-                row["detail"] = f"{row.get('detail', '')}; {seeds} seed(s)"
             rows += found if found is not None else [error_row("detect", f"exit {code}")]
         else:
             raise SystemExit(f"unknown benchmark {which!r}: choose from {', '.join(ALL)}")
@@ -163,7 +162,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         if value is None:
             return "never" if str(row["benchmark"]).startswith("detect ") else "-"
         unit = str(row.get("unit", ""))
-        return f"{value:g}{unit}" if unit.startswith("x") else f"{value:g} {unit}".strip()
+        if unit.startswith("x"):
+            return f"{value:.2f}{unit}"
+        return f"{value:.2f} {unit}" if unit == "s" else f"{value:.3g} {unit}".strip()
 
     lines = [
         "| benchmark | measured | goal | ratio to goal | pass | notes |",
@@ -201,6 +202,10 @@ def machine() -> str:
     )
 
 
+def wrap(paragraph: str) -> str:
+    return textwrap.fill(paragraph, width=100, break_on_hyphens=False, break_long_words=False)
+
+
 def update_readme(text: str) -> None:
     content = README.read_text(encoding="utf-8")
     section = f"## Benchmarks\n\n{text.strip()}\n"
@@ -234,19 +239,30 @@ def main(argv: list[str] | None = None) -> int:
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\n{text}\n\n{machine()}; {when}; {took / 60:.0f} min; `{command}`")
     if args.readme:
-        update_readme(
-            "The latest run of every benchmark (`benchmarks/`, issue 5 and the fault proxy's of "
-            "issue 6): what was measured against each goal. Made by\n\n"
-            f"```sh\n{command}\n```\n\n"
-            f"on {when}: {machine()}. It took {took / 60:.0f} minutes.\n\n"
-            f"{text}\n\n"
-            "Each script prints more than this table (run it alone for the details): "
-            "`bench_checkers.py --reference` also times the original checkers; "
-            "`bench_detect.py --seeds 5` is the issue's five seeds per bug; "
-            "`bench_faultproxy.py` shows every throughput and latency row and the proxy's CPU "
-            "seconds per GB. Timings are wall clock on a shared machine: other work running at "
-            "the same time lowers them, and nothing here is retried until it passes."
+        source = ""
+        if args.detect_json:
+            first = args.detect_json.read_text(encoding="utf-8").splitlines()[0]
+            made = "python benchmarks/bench_detect.py"
+            if first.startswith("#"):  # "# COMMAND   (when, where)"
+                made = first.lstrip("# ").split("  (")[0].strip()
+            source = (
+                f"The detect rows are the saved output of `{made}` in "
+                f"`{args.detect_json.as_posix()}` (every run of every seed is listed there). "
+            )
+        intro = wrap(
+            "The latest run of every benchmark in `benchmarks/` (issue 5, and the fault proxy's "
+            f"of issue 6), against each goal, on {when}: {machine()}. It took "
+            f"{took / 60:.0f} minutes. {source}Made by"
         )
+        notes = wrap(
+            "Each script prints more than this table; run it alone for the details: "
+            "`bench_checkers.py --reference` also times the original checkers on the same "
+            "history; `bench_detect.py` lists every run; `bench_faultproxy.py` shows every "
+            "throughput and latency row. Times are wall clock on a shared machine, so other "
+            "work running at the same time makes them worse, and nothing is retried until it "
+            "passes."
+        )
+        update_readme(f"{intro}\n\n```sh\n{command}\n```\n\n{text}\n\n{notes}")
         print(f"README.md: Benchmarks section written ({README})")
     return 0
 
