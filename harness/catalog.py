@@ -103,8 +103,8 @@ _TARGETS: tuple[TargetInfo, ...] = (
     _bug(
         "weak-codes",
         (Invariant.UNIQUE_CODES,),
-        "coupon code = current second + two random digits, no unique constraint: codes "
-        "issued within a second collide",
+        "coupon code = the clock in tenths of a second, no unique constraint: two claims "
+        "within the same 100 ms get the same code",
     ),
     _bug(
         "shared-request-state",
