@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from harness.client.adapter import ClaimAdapter
+from harness.client.errors import ServiceError
 from harness.client.models import ClaimOutcome, ClaimRequest, OutcomeType
+from harness.errors import InfrastructureError
 from harness.history import History, OpFunction, OpType
 
 _OP_TYPE = {OutcomeType.OK: OpType.OK, OutcomeType.FAIL: OpType.FAIL, OutcomeType.INFO: OpType.INFO}
@@ -33,3 +37,30 @@ class RecordedClient:
             extra["detail"] = outcome.detail[:300]
         self.history.complete(invoke, _OP_TYPE[outcome.type], value, extra)
         return outcome
+
+
+def record_final_read(history: History, adapter: ClaimAdapter, campaign_id: str) -> None:
+    """The final read of a campaign (its state and every coupon), recorded as process ``c0``'s
+    ``read``: the checkers compare the history against it. A few retries for a service still
+    recovering; if it never answers the read is recorded as indeterminate and the run cannot be
+    judged (InfrastructureError)."""
+    invoke = history.invoke("c0", OpFunction.READ, {"campaign_id": campaign_id})
+    last_error = ""
+    for _ in range(5):
+        try:
+            state = adapter.get_campaign(campaign_id)
+            coupons = adapter.list_coupons(campaign_id)
+        except ServiceError as exc:
+            last_error = exc.message
+            time.sleep(0.2)
+            continue
+        history.complete(
+            invoke,
+            OpType.OK,
+            {"campaign": state.to_json(), "coupons": [c.to_json() for c in coupons]},
+        )
+        return
+    history.complete(invoke, OpType.INFO, extra={"detail": last_error})
+    raise InfrastructureError(
+        f"the target did not answer the final read after faults healed: {last_error}"
+    )

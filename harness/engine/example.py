@@ -24,7 +24,7 @@ from harness.client import (
     Reason,
     ServiceError,
 )
-from harness.client.recorded import RecordedClient
+from harness.client.recorded import RecordedClient, record_final_read
 from harness.errors import InfrastructureError, UsageError
 from harness.history import History, OpFunction, OpType
 from harness.nemesis import Nemesis
@@ -200,26 +200,4 @@ class Example:
                 )
 
     def _read(self) -> None:
-        adapter = self.pool.adapter(0)
-        invoke = self.history.invoke(
-            "c0", OpFunction.READ, {"campaign_id": self.campaign.campaign_id}
-        )
-        last_error = ""
-        for _ in range(5):
-            try:
-                state = adapter.get_campaign(self.campaign.campaign_id)
-                coupons = adapter.list_coupons(self.campaign.campaign_id)
-            except ServiceError as exc:
-                last_error = exc.message
-                time.sleep(0.2)
-                continue
-            self.history.complete(
-                invoke,
-                OpType.OK,
-                {"campaign": state.to_json(), "coupons": [c.to_json() for c in coupons]},
-            )
-            return
-        self.history.complete(invoke, OpType.INFO, extra={"detail": last_error})
-        raise InfrastructureError(
-            f"the target did not answer the final read after faults healed: {last_error}"
-        )
+        record_final_read(self.history, self.pool.adapter(0), self.campaign.campaign_id)

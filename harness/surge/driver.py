@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from harness.client import (
     Reason,
     ServiceError,
 )
+from harness.client.recorded import record_final_read
 from harness.errors import InfrastructureError
 from harness.history import History, OpFunction, OpType
 from harness.nemesis import Nemesis
@@ -378,24 +378,4 @@ class SurgeDriver:
         return outcome
 
     def _read(self) -> None:
-        cid = self.campaign.campaign_id
-        invoke = self.history.invoke("c0", OpFunction.READ, {"campaign_id": cid})
-        last_error = ""
-        for _ in range(5):
-            try:
-                state = self.control.get_campaign(cid)
-                coupons = self.control.list_coupons(cid)
-            except ServiceError as exc:
-                last_error = exc.message
-                time.sleep(0.2)
-                continue
-            self.history.complete(
-                invoke,
-                OpType.OK,
-                {"campaign": state.to_json(), "coupons": [c.to_json() for c in coupons]},
-            )
-            return
-        self.history.complete(invoke, OpType.INFO, extra={"detail": last_error})
-        raise InfrastructureError(
-            f"the target did not answer the final read after faults healed: {last_error}"
-        )
+        record_final_read(self.history, self.control, self.campaign.campaign_id)
