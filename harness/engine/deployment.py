@@ -153,61 +153,47 @@ def _local(config: DeployConfig, faults: Any, workdir: Path, stack: ExitStack) -
     from harness.catalog import get_target
     from harness.runtime import LocalRuntime
 
-    info = get_target(config.target)
     runtime = stack.enter_context(LocalRuntime(workdir / "runtime"))
-    paths = {"client"}
-    store_url = None
-    if info.store != "sqlite":
-        store = runtime.start_store(info.store)
-        endpoint = faults.create_proxy("store", upstream=f"{store.host}:{store.port}")
-        store_url = store.url_via(endpoint.host, endpoint.port)
-        paths.add("store")
-    target = runtime.start_target(info, store_url=store_url, admission_limit=config.admission_limit)
-    endpoint = faults.create_proxy("client", upstream=f"{target.host}:{target.port}")
-    client_url = f"http://{endpoint.host}:{endpoint.port}"
-    return Deployment(
-        name=info.name,
-        client_url=client_url,
-        direct_url=target.base_url,
-        faults=faults,
-        target=target,
-        paths=frozenset(paths),
-        store=info.store,
-        workdir=workdir,
-        adapter_factory=_factory(client_url, config),
-    )
+    return _wire(config, get_target(config.target), runtime, faults, workdir)
 
 
 def _docker(config: DeployConfig, workdir: Path, stack: ExitStack) -> Deployment:
     from harness.catalog import get_target
     from harness.faults import FaultProxy
-    from harness.runtime.docker import (
-        CLIENT_LISTEN_PORT,
-        SERVICE_PORT,
-        STORE_LISTEN_PORT,
-        DockerRuntime,
-    )
+    from harness.runtime.docker import DockerRuntime
 
     info = get_target(config.target)
     runtime = stack.enter_context(DockerRuntime())
     proxy = runtime.start_fault_proxy(config.seed)
     faults = stack.enter_context(FaultProxy(proxy.api_url, run_id=runtime.run_id))
+    return _wire(config, info, runtime, faults, workdir, all_logs=runtime.logs)
+
+
+def _wire(
+    config: DeployConfig,
+    info: Any,
+    runtime: Any,
+    faults: Any,
+    workdir: Path,
+    all_logs: Callable[[int], str] | None = None,
+) -> Deployment:
+    """Store, then target, each behind its proxy; the runtime says where the proxies listen and
+    how each side reaches them."""
     paths = {"client"}
     store_url = None
     if info.store != "sqlite":
         store = runtime.start_store(info.store)
-        faults.create_proxy(
-            "store", upstream=f"{store.host}:{store.port}", listen=f"0.0.0.0:{STORE_LISTEN_PORT}"
+        endpoint = faults.create_proxy(
+            "store", upstream=runtime.upstream(store), listen=runtime.proxy_listen("store")
         )
-        store_url = store.url_via(proxy.name, STORE_LISTEN_PORT)
+        store_url = store.url_via(*runtime.via_proxy("store", endpoint.host, endpoint.port))
         paths.add("store")
     target = runtime.start_target(info, store_url=store_url, admission_limit=config.admission_limit)
-    faults.create_proxy(
-        "client",
-        upstream=f"{target.container.name}:{SERVICE_PORT}",
-        listen=f"0.0.0.0:{CLIENT_LISTEN_PORT}",
+    endpoint = faults.create_proxy(
+        "client", upstream=runtime.upstream(target), listen=runtime.proxy_listen("client")
     )
-    client_url = f"http://{runtime.host}:{proxy.client_port}"
+    host, port = runtime.via_proxy("client", endpoint.host, endpoint.port)
+    client_url = f"http://{host}:{port}"
     return Deployment(
         name=info.name,
         client_url=client_url,
@@ -218,5 +204,5 @@ def _docker(config: DeployConfig, workdir: Path, stack: ExitStack) -> Deployment
         store=info.store,
         workdir=workdir,
         adapter_factory=_factory(client_url, config),
-        all_logs=runtime.logs,
+        all_logs=all_logs,
     )

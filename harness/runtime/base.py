@@ -105,6 +105,21 @@ class Runtime(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    # -- where the fault proxy sits: local processes share loopback; containers do not ---------
+    def proxy_listen(self, path: str) -> str:
+        """The address the fault proxy listens on for ``path`` (``client`` or ``store``), as
+        the proxy itself sees it."""
+        return "127.0.0.1:0"
+
+    def upstream(self, handle: StoreHandle | TargetHandle) -> str:
+        """``host:port`` at which the fault proxy reaches ``handle``."""
+        return f"{handle.host}:{handle.port}"
+
+    def via_proxy(self, path: str, host: str, port: int) -> tuple[str, int]:
+        """Where the proxy of ``path``, which reported listening on ``host:port``, is reached
+        from the other side: by the harness for ``client``, by the target for ``store``."""
+        return host, port
+
     def __enter__(self) -> Runtime:
         return self
 

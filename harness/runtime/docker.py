@@ -256,6 +256,7 @@ class DockerRuntime(Runtime):
         self._closed = False
         self.containers: list[Any] = []
         self.volumes: list[Any] = []
+        self.proxy: DockerFaultProxy | None = None
         try:
             self.reaped = reap_stale(self.client)
         except Exception:  # noqa: BLE001 - reaping is best effort: the next run tries again
@@ -427,7 +428,25 @@ class DockerRuntime(Runtime):
                 f"fault proxy container {container.name} not answering at {api_url}: "
                 f"{_last_lines(container)}"
             )
-        return DockerFaultProxy(container, api_url, client_port, self._name("proxy"), image)
+        self.proxy = DockerFaultProxy(container, api_url, client_port, self._name("proxy"), image)
+        return self.proxy
+
+    # -- addressing: the proxy is a container on the run's network -------------------------------
+    def proxy_listen(self, path: str) -> str:
+        port = CLIENT_LISTEN_PORT if path == "client" else STORE_LISTEN_PORT
+        return f"0.0.0.0:{port}"
+
+    def upstream(self, handle: StoreHandle | TargetHandle) -> str:
+        if isinstance(handle, DockerTarget):
+            return f"{handle.container.name}:{SERVICE_PORT}"
+        return f"{handle.host}:{handle.port}"  # a store: its container name on the network
+
+    def via_proxy(self, path: str, host: str, port: int) -> tuple[str, int]:
+        if self.proxy is None:
+            raise InfrastructureError("the Docker runtime has no fault proxy container yet")
+        if path == "client":
+            return self.host, self.proxy.client_port  # published on loopback
+        return self.proxy.name, STORE_LISTEN_PORT
 
     def start_target(
         self,
