@@ -33,7 +33,7 @@ import httpx
 from harness.errors import InfrastructureError, UsageError
 from harness.runtime.base import Runtime, StoreHandle, TargetHandle
 from harness.runtime.docker_engine import Owner, connect, run_labels
-from harness.runtime.process import free_port, wait_until
+from harness.runtime.process import free_port, wait_healthy_or_dead, wait_until
 
 SERVICE_PORT = 8080
 PROXY_API_PORT = 8474
@@ -155,19 +155,12 @@ class DockerTarget(TargetHandle):
 
     def wait_healthy(self, timeout: float) -> None:
         url = f"{self.base_url}/health"
-        state = {"status": "running"}
 
-        def healthy() -> bool:
-            state["status"] = _status(self.container)
-            if state["status"] in ("exited", "dead", "gone"):
-                return True  # stop waiting: it died
-            try:
-                return httpx.get(url, timeout=0.5, trust_env=False).status_code == 200
-            except httpx.HTTPError:
-                return False
+        def dead() -> bool:
+            return _status(self.container) in ("exited", "dead", "gone")
 
-        ok = wait_until(healthy, timeout, 0.1)
-        if state["status"] in ("exited", "dead", "gone"):
+        ok = wait_healthy_or_dead(url, dead, timeout, 0.1)
+        if not ok and dead():
             code = self.container.attrs.get("State", {}).get("ExitCode", "?")
             raise InfrastructureError(
                 f"target container {self.container.name} exited with code {code} while "

@@ -15,11 +15,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from harness.errors import InfrastructureError, UsageError
 from harness.runtime.base import Runtime, StoreHandle, TargetHandle
-from harness.runtime.process import free_port, port_open, spawn, tail, terminate, wait_until
+from harness.runtime.process import (
+    free_port,
+    port_open,
+    spawn,
+    tail,
+    terminate,
+    wait_healthy_or_dead,
+    wait_until,
+)
 from harness.runtime.stores import STORE_KINDS, PostgresServer, RedisStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -84,16 +90,7 @@ class LocalTarget(TargetHandle):
     def wait_healthy(self, timeout: float) -> None:
         url = f"{self.base_url}/health"
         proc = self.proc
-
-        def healthy() -> bool:
-            if proc is None or proc.poll() is not None:
-                return True  # stop waiting: it died
-            try:
-                return httpx.get(url, timeout=0.5, trust_env=False).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        ok = wait_until(healthy, timeout, 0.05)
+        ok = wait_healthy_or_dead(url, lambda: proc is None or proc.poll() is not None, timeout)
         if proc is not None and proc.poll() is not None:
             raise InfrastructureError(
                 f"target {self.name} exited with code {proc.returncode} while starting: "

@@ -39,6 +39,24 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
     return predicate()
 
 
+def answers_health(url: str) -> bool:
+    """GET ``url`` answers 200 (loopback, no proxies from the environment)."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=0.5, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_healthy_or_dead(
+    url: str, dead: Callable[[], bool], timeout: float, interval: float = 0.05
+) -> bool:
+    """Poll ``url`` until it answers 200 or ``dead()`` says the process is gone (then waiting
+    longer is pointless); True only if it answered. The caller words the error."""
+    return wait_until(lambda: dead() or answers_health(url), timeout, interval) and not dead()
+
+
 def spawn(
     argv: list[str],
     log_path: Path,
