@@ -124,12 +124,12 @@ def _external(config: DeployConfig, faults: Any, workdir: Path) -> Deployment:
         if not probe.health():
             raise InfrastructureError(f"target {config.target} is unreachable (GET /health failed)")
     paths = {"client"}
-    existing = faults.find_proxy(port) if config.toxiproxy_url else None
+    existing = faults.find_proxy(port=port) if config.toxiproxy_url else None
     if existing is not None:
         # The target URL is itself a proxy of this server (a docker-compose stack): fault that
         # one, and the store path behind it if the stack names it NAME-store.
         endpoint = faults.adopt_proxy("client", existing["name"], parts.hostname, port)
-        store = faults.find_proxy(0, name=f"{existing['name']}-store")
+        store = faults.find_proxy(name=f"{existing['name']}-store")
         if store is not None:
             listen = str(store["listen"]).rpartition(":")
             faults.adopt_proxy("store", store["name"], listen[0], int(listen[2]))

@@ -182,16 +182,16 @@ class FaultProxy:
             self._endpoints[path_name] = endpoint
         return endpoint
 
-    def find_proxy(self, port: int, name: str | None = None) -> dict[str, Any] | None:
-        """The server's proxy listening on ``port`` (or named ``name``), if there is one."""
+    def find_proxy(
+        self, *, port: int | None = None, name: str | None = None
+    ) -> dict[str, Any] | None:
+        """The server's proxy named ``name``, or listening on ``port``, if there is one."""
         proxies = self._json("GET", "/proxies")
         for proxy in proxies.values() if isinstance(proxies, dict) else proxies:
-            if name is not None:
-                if proxy.get("name") == name:
-                    return dict(proxy)
-                continue
-            listen = str(proxy.get("listen", ""))
-            if listen.rpartition(":")[2] == str(port):
+            listen_port = str(proxy.get("listen", "")).rpartition(":")[2]
+            if (name is not None and proxy.get("name") == name) or (
+                port is not None and listen_port == str(port)
+            ):
                 return dict(proxy)
         return None
 
