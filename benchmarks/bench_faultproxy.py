@@ -17,6 +17,11 @@ back to back, so load from other work on the machine hits all three alike, and t
 the median round (throughput) or the pooled samples (latency). Nothing is retried or tuned to
 meet the goals: the verdict printed is whatever these numbers say.
 
+The same rounds also measure a reference relay, socat (``apt-get install socat``; the row is left
+out, saying so, where it is missing): a compiled relay doing the least a userspace proxy can do,
+read into a buffer and write it out. Its ratio is what this machine allows any userspace proxy;
+the embedded proxy's throughput is also printed as a fraction of socat's.
+
 For the child-process proxy it also prints the proxy's own CPU seconds per GB forwarded (user +
 system, from /proc): a measure of the proxy's cost that load from other work does not move much,
 unlike the throughput ratio. (Profiled on a 2-core machine, ~90% of it is the kernel copying the
@@ -30,13 +35,15 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import requests
@@ -44,6 +51,7 @@ import requests
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from harness.faultproxy import EmbeddedFaultProxy, FaultProxyProcess  # noqa: E402
+from harness.runtime.process import free_port, wait_until  # noqa: E402
 
 CHUNK = 1024 * 1024
 RESPONSE_64K = 64 * 1024
@@ -209,6 +217,43 @@ def measure(into: Result, port: int, total: int, pings: int, pid: int | None = N
     into.get64k += get64k_us(port, max(pings // 5, 50))
 
 
+@contextmanager
+def socat_relay(upstream_port: int) -> Iterator[int | None]:
+    """socat relaying a loopback port to the upstream (1 MB buffer, the proxy's read size);
+    yields its port, or None if socat is not installed."""
+    socat = shutil.which("socat")
+    if socat is None:
+        yield None
+        return
+    port = free_port("127.0.0.1")
+    relay = subprocess.Popen(
+        [
+            socat,
+            f"-b{CHUNK}",
+            f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+            f"TCP:127.0.0.1:{upstream_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        if not wait_until(lambda: _listening(port), timeout=10):
+            raise SystemExit(f"socat did not listen on port {port} within 10 s")
+        yield port
+    finally:
+        os.killpg(relay.pid, 15)  # socat forks a child per connection
+        relay.wait(5)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if q < 100 else max(values)
 
@@ -220,7 +265,14 @@ def proxied_port(api: str, upstream_port: int) -> int:
     return int(reply.json()["listen"].rsplit(":", 1)[1])
 
 
-def report(name: str, direct: Result, proxied: Result) -> dict[str, object]:
+def throughput_ratio(direct: Result, relayed: Result) -> float:
+    """The worse of the upload and download ratios (medians of the rounds)."""
+    return min(relayed.upload / direct.upload, relayed.download / direct.download)
+
+
+def report(
+    name: str, direct: Result, proxied: Result, reference: Result | None
+) -> dict[str, object]:
     rows = [
         ("upload MB/s", direct.upload, proxied.upload),
         ("download MB/s", direct.download, proxied.download),
@@ -233,7 +285,7 @@ def report(name: str, direct: Result, proxied: Result) -> dict[str, object]:
     print(f"{'metric':<20}{'direct':>12}{'proxied':>12}{'ratio':>9}")
     for label, a, b in rows:
         print(f"{label:<20}{a:>12.1f}{b:>12.1f}{b / a:>8.2f}x")
-    ratio = min(proxied.upload / direct.upload, proxied.download / direct.download)
+    ratio = throughput_ratio(direct, proxied)
     added = p(proxied.ping, 50) - p(direct.ping, 50)
     throughput_ok, latency_ok = ratio >= 0.7, added < 1000
     print(
@@ -243,6 +295,14 @@ def report(name: str, direct: Result, proxied: Result) -> dict[str, object]:
         f"goal p50 added latency < 1 ms:  {added / 1000:.3f} ms -> "
         f"{'MET' if latency_ok else 'NOT MET'}"
     )
+    of_socat = None
+    if reference is not None:
+        ceiling = throughput_ratio(direct, reference)
+        of_socat = ratio / ceiling
+        print(
+            f"reference relay socat:          {ceiling:.2f}x direct; this proxy moves "
+            f"{of_socat:.2f}x what socat moves"
+        )
     cpu_per_gb = proxied.cpu_s / (proxied.moved / 1e9) if proxied.moved else None
     if cpu_per_gb is not None:
         print(f"proxy CPU per GB forwarded: {cpu_per_gb:.2f} s (user + system)")
@@ -253,6 +313,8 @@ def report(name: str, direct: Result, proxied: Result) -> dict[str, object]:
         "added_p50_ms": round(added / 1000, 4),
         "latency_ok": latency_ok,
         "cpu_s_per_gb": None if cpu_per_gb is None else round(cpu_per_gb, 3),
+        "socat_ratio": None if reference is None else round(throughput_ratio(direct, reference), 3),
+        "of_socat": None if of_socat is None else round(of_socat, 3),
     }
 
 
@@ -281,22 +343,39 @@ def main() -> int:
     ]
     direct = Result()
     proxied = {name: Result() for name, _ in modes}
+    reference: Result | None = None
     try:
         with ExitStack() as stack:
             ports = {
                 name: proxied_port(stack.enter_context(make()), upstream_port)
                 for name, make in modes
             }
+            socat_port = stack.enter_context(socat_relay(upstream_port))
+            if socat_port is None:
+                print("socat not found: no reference relay row (apt-get install socat)")
+            else:
+                reference = Result()
             child_pid = child._process.pid if child._process is not None else None
             for _ in range(args.rounds):
                 measure(direct, upstream_port, total, args.pings)
+                if reference is not None and socat_port is not None:
+                    measure(reference, socat_port, total, args.pings)
                 for name, port in ports.items():
                     pid = child_pid if name == modes[0][0] else None
                     measure(proxied[name], port, total, args.pings, pid)
     finally:
         upstream.terminate()
         upstream.join(5)
-    verdicts = [report(name, direct, result) for name, result in proxied.items()]
+    if reference is not None:
+        print("\n== reference relay socat ==")
+        print(f"{'metric':<20}{'direct':>12}{'socat':>12}{'ratio':>9}")
+        for label, a, b in (
+            ("upload MB/s", direct.upload, reference.upload),
+            ("download MB/s", direct.download, reference.download),
+            ("64 B ping p50 us", p(direct.ping, 50), p(reference.ping, 50)),
+        ):
+            print(f"{label:<20}{a:>12.1f}{b:>12.1f}{b / a:>8.2f}x")
+    verdicts = [report(name, direct, result, reference) for name, result in proxied.items()]
     met = all(v["throughput_ok"] and v["latency_ok"] for v in verdicts)
     print("\nall goals met" if met else "\nsome goals NOT met (see above)")
     if args.json:
@@ -304,6 +383,8 @@ def main() -> int:
         for v in verdicts:
             short = "child process" if v["mode"] == modes[0][0] else "embedded"
             cpu = f", proxy {v['cpu_s_per_gb']:.2f} CPU s/GB" if v["cpu_s_per_gb"] else ""
+            if v["of_socat"] is not None:
+                cpu += f"; {v['of_socat']:.2f}x socat's throughput"
             rows.append(
                 {
                     "benchmark": f"fault proxy ({short}) throughput",
@@ -326,6 +407,19 @@ def main() -> int:
                     "ratio": v["added_p50_ms"],
                     "pass": v["latency_ok"],
                     "detail": "64 B ping-pong",
+                }
+            )
+        if reference is not None:
+            ceiling = throughput_ratio(direct, reference)
+            rows.append(
+                {
+                    "benchmark": "reference relay socat throughput",
+                    "measured": round(ceiling, 3),
+                    "unit": "x direct",
+                    "goal_text": "none (this machine's ceiling)",
+                    "ratio": None,
+                    "pass": None,
+                    "detail": "socat -b 1 MB, same rounds; min of upload, download",
                 }
             )
         print(json.dumps({"rows": rows}))
