@@ -11,9 +11,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 NEMESIS = "nemesis"
 
@@ -43,8 +44,13 @@ class OpFunction(StrEnum):
     (the CampaignState JSON) and "coupons" (list of Coupon JSON)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(msgspec.Struct, frozen=True, gc=False):
+    """One recorded operation. A frozen msgspec Struct rather than a dataclass: histories hold
+    millions of them, and a Struct is built (by the recorder) and decoded straight from JSON (by
+    :meth:`History.read_jsonl`) several times faster. ``msgspec.structs.replace`` copies one with
+    a field changed. ``gc=False``: an op holds only plain JSON data, never a reference back to
+    itself, so the cyclic collector need not track millions of them."""
+
     index: int
     """Position in the history, from 0."""
     type: OpType
@@ -58,7 +64,7 @@ class Op:
     """For a completion: the index of its invoke."""
     invoke_time: int | None = None
     """For a completion: when it was invoked (copied, so a completion alone tells its latency)."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = {}  # a fresh dict per op (msgspec copies empty defaults)
     """Free-form details (status code, reason, error text) that checkers may report but never
     need to decide."""
 
@@ -101,52 +107,9 @@ class Op:
         )
 
 
-class _OpBuilder:
-    """Makes an :class:`Op` with every field given, three times as fast as ``Op(...)``.
-
-    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field; this
-    twin class has the same slots, so it stores them directly and then becomes an ``Op``
-    (``__class__`` assignment between classes of identical layout). For the recorder and the
-    file reader, which make millions of operations; the result is an ordinary, frozen ``Op``.
-    """
-
-    __slots__ = Op.__slots__
-
-    def __init__(
-        self,
-        index: int,
-        type: OpType,
-        process: str,
-        f: str,
-        value: dict[str, Any],
-        time: int,
-        invoke_index: int | None,
-        invoke_time: int | None,
-        extra: dict[str, Any],
-    ) -> None:
-        self.index = index
-        self.type = type
-        self.process = process
-        self.f = f
-        self.value = value
-        self.time = time
-        self.invoke_index = invoke_index
-        self.invoke_time = invoke_time
-        self.extra = extra
-        self.__class__ = Op  # type: ignore[assignment]
-
-
-def _plain_make_op(*fields: Any) -> Op:
-    return Op(*fields)
-
-
-make_op: Callable[..., Op] = _OpBuilder
-try:  # an interpreter without __class__ assignment between such classes gets the plain way
-    _probe = make_op(0, OpType.INVOKE, "p", "f", {}, 0, None, None, {})
-    if _probe.__class__ is not Op or _probe != Op(0, OpType.INVOKE, "p", "f", {}, 0):
-        raise TypeError("unexpected result")
-except TypeError:  # pragma: no cover - CPython and PyPy allow it
-    make_op = _plain_make_op
+make_op: Callable[..., Op] = Op
+"""Every field positionally: index, type, process, f, value, time, invoke_index, invoke_time,
+extra. (Kept as a name for the recorder and the file reader, which make millions of ops.)"""
 
 
 _TYPES = {t.value: t for t in OpType}

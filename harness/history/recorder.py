@@ -120,6 +120,13 @@ class History:
             content = path.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read history {path}: {exc.strerror or exc}") from None
+        with gc_paused():
+            fast = _read_well_formed(content)
+            if fast is not None:
+                metas, history._ops = fast
+                for meta in metas:
+                    history.meta.update(meta)
+                return history
         loads = _fast_loads
         append = history._ops.append
         with gc_paused():
@@ -142,7 +149,43 @@ class History:
         return history
 
 
+_META_PREFIX = b'{"meta"'
+
+
+def _read_well_formed(content: bytes) -> tuple[list[dict[str, Any]], list[Op]] | None:
+    """The whole file decoded straight into ops by msgspec, or None if anything in it is not
+    the strict shape :meth:`History.write_jsonl` produces (leading meta lines, then one op per
+    line, every field of its JSON type). About twice as fast as the line-by-line reader, which
+    stays the reference: it alone gives the error that names a bad line, reads meta lines
+    anywhere, and accepts the looser entries ``Op.from_json`` does. Both give equal ops for a
+    file that this path reads."""
+    if _decode_op_lines is None:
+        return None
+    metas = []
+    body = content
+    while body.startswith(_META_PREFIX):
+        line, _, body = body.partition(b"\n")
+        try:
+            data = _fast_loads(line)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or "index" in data or not isinstance(data["meta"], dict):
+            return None
+        metas.append(data["meta"])
+    try:
+        return metas, _decode_op_lines(body)
+    except (ValueError, OverflowError):  # msgspec's errors are ValueErrors
+        return None
+
+
 try:  # a faster parser for the same JSON, where installed
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - orjson is a dependency
     _fast_loads = json.loads
+
+try:
+    import msgspec
+
+    _decode_op_lines: Any = msgspec.json.Decoder(Op).decode_lines
+except ImportError:  # pragma: no cover - msgspec is a dependency
+    _decode_op_lines = None

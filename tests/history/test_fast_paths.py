@@ -1,11 +1,15 @@
 """The recorder's and the reader's fast ways of making operations give ordinary operations."""
 
-import dataclasses
 import json
+import random
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.history import History, Op, OpType
+from harness.history import recorder as recorder_module
 from harness.history.record import make_op, op_from_parsed
 
 
@@ -13,9 +17,16 @@ def test_make_op_makes_an_ordinary_frozen_op():
     op = make_op(3, OpType.OK, "c1", "claim", {"a": 1}, 7, 1, 2, {"reason": "granted"})
     assert type(op) is Op
     assert op == Op(3, OpType.OK, "c1", "claim", {"a": 1}, 7, 1, 2, {"reason": "granted"})
-    assert dataclasses.replace(op, index=4).index == 4
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    assert msgspec.structs.replace(op, index=4).index == 4
+    with pytest.raises(AttributeError):
         op.index = 5  # type: ignore[misc]
+
+
+def test_each_op_gets_its_own_extra():
+    a = Op(0, OpType.INVOKE, "c", "claim", {}, 1)
+    b = Op(1, OpType.INVOKE, "c", "claim", {}, 2)
+    a.extra["x"] = 1
+    assert b.extra == {}
 
 
 @pytest.mark.parametrize(
@@ -56,3 +67,93 @@ def test_reader_takes_what_the_standard_parser_takes(tmp_path):
         [o.to_json() for o in history.ops]
     )
     assert again.ops[0].value["big"] == 10**30
+
+
+def _read_by_lines(path, monkeypatch):
+    """read_jsonl with the whole-file decoder switched off: the line-by-line reference."""
+    with monkeypatch.context() as patched:
+        patched.setattr(recorder_module, "_decode_op_lines", None)
+        return History.read_jsonl(path)
+
+
+def _mixed_history(seed: int, n: int) -> History:
+    rng = random.Random(seed)
+    history = History(meta={"target": "t", "seed": seed})
+    open_ops = []
+    for i in range(n):
+        if open_ops and rng.random() < 0.5:
+            op = open_ops.pop(rng.randrange(len(open_ops)))
+            kind = rng.choice([OpType.OK, OpType.FAIL, OpType.INFO])
+            value = dict(op.value, coupon_code=f"C{i}") if kind is OpType.OK else None
+            extra = {"reason": rng.choice(["granted", "sold_out", "timeout"])}
+            history.complete(op, kind, value=value, extra=extra if rng.random() < 0.7 else None)
+        else:
+            process = rng.choice(["c0", "c1", "nemesis"])
+            f = "fault" if process == "nemesis" else "claim"
+            value = {"user_id": f"u{rng.randrange(9)}", "n": rng.random(), "s": 'é\u2028"'}
+            open_ops.append(history.invoke(process, f, value))
+    return history
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_whole_file_reader_equals_line_reader(tmp_path, monkeypatch, seed):
+    history = _mixed_history(seed, 400)
+    path = tmp_path / "h.jsonl"
+    history.write_jsonl(path)
+    fast = History.read_jsonl(path)
+    assert recorder_module._read_well_formed(path.read_bytes()) is not None  # the fast path ran
+    slow = _read_by_lines(path, monkeypatch)
+    assert fast.ops == slow.ops == history.ops
+    assert fast.meta == slow.meta == history.meta
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        '{"meta": {"late": true}}\n',  # a meta line after the ops
+        '{"index": "9", "type": "ok", "process": "c", "f": "claim", "value": {}, "time": 1}\n',
+        '{"index": 9, "type": "ok", "process": "c", "f": "claim", "value": null, "time": 1}\n',
+        '{"index": 9, "type": "ok", "process": "c", "f": "claim", "value": {}, "time": 1.5}\n',
+        '{"index": 9, "type": "ok", "process": "c", "f": "claim", "value": {"x": NaN}, '
+        '"time": 1}\n',
+    ],
+)
+def test_looser_files_fall_back_to_the_line_reader(tmp_path, monkeypatch, tail):
+    history = _mixed_history(7, 50)
+    path = tmp_path / "h.jsonl"
+    history.write_jsonl(path)
+    path.write_text(path.read_text() + tail, encoding="utf-8")
+    assert recorder_module._read_well_formed(path.read_bytes()) is None
+    assert History.read_jsonl(path).ops == _read_by_lines(path, monkeypatch).ops
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "index": st.integers(min_value=0, max_value=2**40),
+                "type": st.sampled_from([t.value for t in OpType]),
+                "process": st.text(max_size=5),
+                "f": st.sampled_from(["claim", "read", "fault"]),
+                "value": st.dictionaries(
+                    st.text(max_size=4), st.integers() | st.text(max_size=4) | st.none()
+                ),
+                "time": st.integers(min_value=0, max_value=2**62),
+            },
+            optional={
+                "invoke_index": st.none() | st.integers(min_value=0, max_value=99),
+                "invoke_time": st.none() | st.integers(min_value=0, max_value=99),
+                "extra": st.dictionaries(st.text(max_size=4), st.text(max_size=4)),
+            },
+        ),
+        max_size=20,
+    )
+)
+def test_whole_file_reader_agrees_on_any_op_lines(entries):
+    """Well-typed lines take the fast path and decode to exactly what the line reader makes."""
+    content = "".join(json.dumps(e) + "\n" for e in entries).encode()
+    fast = recorder_module._read_well_formed(content)
+    expected = [op_from_parsed(json.loads(json.dumps(e))) for e in entries]
+    assert fast is not None
+    assert fast[1] == expected
