@@ -123,7 +123,7 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
         elif which == "faultproxy":
             argv = ["--json"]
             if args.quick:
-                argv += ["--mb", "64", "--rounds", "2", "--pings", "500"]
+                argv += ["--mb", "64", "--rounds", "2", "--pings", "500", "--claims-seconds", "2"]
             code, out, _ = run_script("bench_faultproxy.py", argv)
             found = json_rows(out)
             rows += found if found is not None else [error_row("fault proxy", f"exit {code}")]
