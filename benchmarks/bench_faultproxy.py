@@ -24,6 +24,12 @@ endpoint (bench_load_driver.py: an aiohttp server answering every claim 201) wit
 install wrk``), 50 keep-alive connections, directly and through each proxy, in the same
 interleaved rounds: claims per second, the rate a surge can reach through the proxy.
 
+Read the claims ratios knowing one property of the VMs this was written on: a core that falls
+idle takes about 0.1 ms to wake again (the direct 64 B ping's p50 is ~120 us on an idle machine
+and ~20 us while another process keeps a core busy). A path with one more busy process in it
+keeps the cores awake, so a proxied rate above the direct one is that effect, not the proxy
+speeding anything up; the bulk rows are CPU-bound and do not have it.
+
 The same rounds also measure a reference relay, socat (``apt-get install socat``; the row is left
 out, saying so, where it is missing): a compiled relay doing the least a userspace proxy can do,
 read into a buffer and write it out. Its ratio is what this machine allows any userspace proxy;

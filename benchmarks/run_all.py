@@ -269,7 +269,10 @@ def main(argv: list[str] | None = None) -> int:
                 "the least any userspace proxy can do (read each buffer in, write it out), so "
                 "its ratio is this machine's ceiling for the fault proxy's throughput goal, "
                 "whatever the proxy is written in. Every byte crosses the kernel twice more than "
-                "on the direct path, on the same cores the client and the upstream use."
+                "on the direct path, on the same cores the client and the upstream use. The "
+                "HTTP claims rows are the traffic the harness carries; a ratio above 1 there "
+                "comes from this VM's slow wake-up of idle cores (see bench_faultproxy.py), not "
+                "from the proxy."
             )
         update_readme(f"{intro}\n\n```sh\n{command}\n```\n\n{text}\n\n{notes}")
         print(f"README.md: Benchmarks section written ({README})")
