@@ -199,8 +199,24 @@ def machine() -> str:
     return (
         f"{nproc} cores (`nproc`){f', {cpu}' if cpu else ''}, Python "
         f"{platform.python_version()}, {platform.system()} {platform.release()}; "
-        f"load average {load:.1f} at the end (the machine is shared with other work)"
+        f"load average {load:.1f} at the end (the machine is shared with other work); "
+        f"calibration loop {calibration_s():.2f} s"
     )
+
+
+def calibration_s() -> float:
+    """Seconds for a fixed pure-Python loop (20 million additions), best of three: how fast
+    this machine's one core was when the table was made. The same checker has been seen to
+    take 1.3 s here and 2.3 s an hour later; absolute goals (seconds) move with this number,
+    and the ratios in one run do not."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(20_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def wrap(paragraph: str) -> str:
