@@ -9,7 +9,7 @@ or ``ok`` when it is in place. Times are monotonic nanoseconds since the history
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
@@ -107,11 +107,6 @@ class Op(msgspec.Struct, frozen=True, gc=False):
         )
 
 
-make_op: Callable[..., Op] = Op
-"""Every field positionally: index, type, process, f, value, time, invoke_index, invoke_time,
-extra. (Kept as a name for the recorder and the file reader, which make millions of ops.)"""
-
-
 _TYPES = {t.value: t for t in OpType}
 
 
@@ -141,7 +136,7 @@ def op_from_parsed(data: Any) -> Op:
         and (invoke_time is None or type(invoke_time) is int)
         and (extra is None or type(extra) is dict)
     ):
-        return make_op(index, kind, process, f, value, time, invoke_index, invoke_time, extra or {})
+        return Op(index, kind, process, f, value, time, invoke_index, invoke_time, extra or {})
     return Op.from_json(data)
 
 

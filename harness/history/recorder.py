@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
+
 from harness.errors import UsageError
-from harness.history.record import NEMESIS, Op, OpType, gc_paused, make_op, op_from_parsed
+from harness.history.record import NEMESIS, Op, OpType, gc_paused, op_from_parsed
 
 
 class History:
@@ -65,7 +67,7 @@ class History:
         extra: dict[str, Any],
     ) -> Op:
         with self._lock:
-            op = make_op(
+            op = Op(
                 len(self._ops),
                 type,
                 process,
@@ -115,52 +117,31 @@ class History:
     @classmethod
     def read_jsonl(cls, path: Path) -> History:
         """Load a history file; a malformed line raises :class:`UsageError` naming the line."""
-        history = cls()
         try:
             content = path.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read history {path}: {exc.strerror or exc}") from None
+        history = cls()
         with gc_paused():
-            fast = _read_well_formed(content)
-            if fast is not None:
-                metas, history._ops = fast
-                for meta in metas:
-                    history.meta.update(meta)
-                return history
-        loads = _fast_loads
-        append = history._ops.append
-        with gc_paused():
-            for number, line in enumerate(content.splitlines(), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    try:
-                        data = loads(line)
-                    except ValueError:  # also what only the standard parser reads (NaN, big ints)
-                        if not line.decode("utf-8", "replace").strip():
-                            continue  # a line of Unicode whitespace
-                        data = json.loads(line)
-                    if "meta" in data and "index" not in data:
-                        history.meta.update(data["meta"])
-                        continue
-                    append(op_from_parsed(data))
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise UsageError(f"{path}:{number}: not a history entry ({exc})") from None
+            metas, history._ops = read_well_formed(content) or read_lines(content, path)
+        for meta in metas:
+            history.meta.update(meta)
         return history
 
+
+Read = tuple[list[dict[str, Any]], list[Op]]
+"""What a history file holds: its meta objects, in file order, and its ops."""
 
 _META_PREFIX = b'{"meta"'
 
 
-def _read_well_formed(content: bytes) -> tuple[list[dict[str, Any]], list[Op]] | None:
+def read_well_formed(content: bytes) -> Read | None:
     """The whole file decoded straight into ops by msgspec, or None if anything in it is not
     the strict shape :meth:`History.write_jsonl` produces (leading meta lines, then one op per
-    line, every field of its JSON type). About twice as fast as the line-by-line reader, which
-    stays the reference: it alone gives the error that names a bad line, reads meta lines
-    anywhere, and accepts the looser entries ``Op.from_json`` does. Both give equal ops for a
-    file that this path reads."""
-    if _decode_op_lines is None:
-        return None
+    line, every field of its JSON type). About twice as fast as :func:`read_lines`, which stays
+    the reference: it alone gives the error that names a bad line, reads meta lines anywhere,
+    and accepts the looser entries ``Op.from_json`` does. Both give equal ops for a file that
+    this path reads."""
     metas = []
     body = content
     while body.startswith(_META_PREFIX):
@@ -178,14 +159,35 @@ def _read_well_formed(content: bytes) -> tuple[list[dict[str, Any]], list[Op]] |
         return None
 
 
+def read_lines(content: bytes, path: Path) -> Read:
+    """The file line by line: meta lines anywhere, loose entries converted by ``Op.from_json``,
+    blank lines skipped; a malformed line raises :class:`UsageError` naming ``path`` and it."""
+    loads = _fast_loads
+    metas: list[dict[str, Any]] = []
+    ops: list[Op] = []
+    append = ops.append
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            try:
+                data = loads(line)
+            except ValueError:  # also what only the standard parser reads (NaN, big ints)
+                if not line.decode("utf-8", "replace").strip():
+                    continue  # a line of Unicode whitespace
+                data = json.loads(line)
+            if "meta" in data and "index" not in data:
+                metas.append(dict(data["meta"]))
+                continue
+            append(op_from_parsed(data))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{path}:{number}: not a history entry ({exc})") from None
+    return metas, ops
+
+
 try:  # a faster parser for the same JSON, where installed
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - orjson is a dependency
     _fast_loads = json.loads
 
-try:
-    import msgspec
-
-    _decode_op_lines: Any = msgspec.json.Decoder(Op).decode_lines
-except ImportError:  # pragma: no cover - msgspec is a dependency
-    _decode_op_lines = None
+_decode_op_lines = msgspec.json.Decoder(Op).decode_lines

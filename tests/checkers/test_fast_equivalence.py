@@ -6,6 +6,7 @@ never-completed claims, keys shared by users, missing reasons, non-string values
 import json
 import random
 
+import msgspec
 import reference_checker as reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,6 @@ from test_soundness import histories
 
 from harness.checkers import check_history
 from harness.history import NEMESIS, History, OpType
-from harness.history.record import make_op
 
 
 def same(ops):
@@ -112,17 +112,7 @@ def test_simulated_services_get_the_same_verdicts(b, rng):
             field = {"user": "user_id", "key": "idempotency_key", "code": "coupon_code"}[action]
             coupons[i][field] = rng.choice([c[field] for c in coupons] + ["zz"])
     value = dict(read.value, coupons=coupons)
-    changed = make_op(
-        read.index,
-        read.type,
-        read.process,
-        read.f,
-        value,
-        read.time,
-        read.invoke_index,
-        read.invoke_time,
-        read.extra,
-    )
+    changed = msgspec.structs.replace(read, value=value)
     same(ops[:-1] + [changed])
 
 

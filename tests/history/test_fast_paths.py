@@ -9,14 +9,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.history import History, Op, OpType
-from harness.history import recorder as recorder_module
-from harness.history.record import make_op, op_from_parsed
+from harness.history.record import op_from_parsed
+from harness.history.recorder import read_lines, read_well_formed
 
 
-def test_make_op_makes_an_ordinary_frozen_op():
-    op = make_op(3, OpType.OK, "c1", "claim", {"a": 1}, 7, 1, 2, {"reason": "granted"})
+def test_an_op_made_by_position_is_an_ordinary_frozen_op():
+    """The recorder and the line reader build ops positionally, the fastest way."""
+    op = Op(3, OpType.OK, "c1", "claim", {"a": 1}, 7, 1, 2, {"reason": "granted"})
     assert type(op) is Op
-    assert op == Op(3, OpType.OK, "c1", "claim", {"a": 1}, 7, 1, 2, {"reason": "granted"})
+    assert op == Op(
+        index=3,
+        type=OpType.OK,
+        process="c1",
+        f="claim",
+        value={"a": 1},
+        time=7,
+        invoke_index=1,
+        invoke_time=2,
+        extra={"reason": "granted"},
+    )
     assert msgspec.structs.replace(op, index=4).index == 4
     with pytest.raises(AttributeError):
         op.index = 5  # type: ignore[misc]
@@ -69,13 +80,6 @@ def test_reader_takes_what_the_standard_parser_takes(tmp_path):
     assert again.ops[0].value["big"] == 10**30
 
 
-def _read_by_lines(path, monkeypatch):
-    """read_jsonl with the whole-file decoder switched off: the line-by-line reference."""
-    with monkeypatch.context() as patched:
-        patched.setattr(recorder_module, "_decode_op_lines", None)
-        return History.read_jsonl(path)
-
-
 def _mixed_history(seed: int, n: int) -> History:
     rng = random.Random(seed)
     history = History(meta={"target": "t", "seed": seed})
@@ -96,15 +100,17 @@ def _mixed_history(seed: int, n: int) -> History:
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_whole_file_reader_equals_line_reader(tmp_path, monkeypatch, seed):
+def test_whole_file_reader_equals_line_reader(tmp_path, seed):
     history = _mixed_history(seed, 400)
     path = tmp_path / "h.jsonl"
     history.write_jsonl(path)
-    fast = History.read_jsonl(path)
-    assert recorder_module._read_well_formed(path.read_bytes()) is not None  # the fast path ran
-    slow = _read_by_lines(path, monkeypatch)
-    assert fast.ops == slow.ops == history.ops
-    assert fast.meta == slow.meta == history.meta
+    content = path.read_bytes()
+    fast = read_well_formed(content)
+    assert fast is not None  # the file the recorder writes takes the fast path
+    slow = read_lines(content, path)
+    assert fast == slow
+    assert fast[1] == History.read_jsonl(path).ops == history.ops
+    assert fast[0] == [history.meta]
 
 
 @pytest.mark.parametrize(
@@ -118,13 +124,14 @@ def test_whole_file_reader_equals_line_reader(tmp_path, monkeypatch, seed):
         '"time": 1}\n',
     ],
 )
-def test_looser_files_fall_back_to_the_line_reader(tmp_path, monkeypatch, tail):
+def test_looser_files_fall_back_to_the_line_reader(tmp_path, tail):
     history = _mixed_history(7, 50)
     path = tmp_path / "h.jsonl"
     history.write_jsonl(path)
     path.write_text(path.read_text() + tail, encoding="utf-8")
-    assert recorder_module._read_well_formed(path.read_bytes()) is None
-    assert History.read_jsonl(path).ops == _read_by_lines(path, monkeypatch).ops
+    content = path.read_bytes()
+    assert read_well_formed(content) is None
+    assert History.read_jsonl(path).ops == read_lines(content, path)[1]
 
 
 @settings(max_examples=60, deadline=None)
@@ -153,7 +160,7 @@ def test_looser_files_fall_back_to_the_line_reader(tmp_path, monkeypatch, tail):
 def test_whole_file_reader_agrees_on_any_op_lines(entries):
     """Well-typed lines take the fast path and decode to exactly what the line reader makes."""
     content = "".join(json.dumps(e) + "\n" for e in entries).encode()
-    fast = recorder_module._read_well_formed(content)
+    fast = read_well_formed(content)
     expected = [op_from_parsed(json.loads(json.dumps(e))) for e in entries]
     assert fast is not None
     assert fast[1] == expected
