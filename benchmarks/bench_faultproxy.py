@@ -53,6 +53,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -65,7 +66,7 @@ import requests
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from harness.faultproxy import EmbeddedFaultProxy, FaultProxyProcess  # noqa: E402
-from harness.runtime.process import free_port, wait_until  # noqa: E402
+from harness.runtime.process import free_port, port_open, wait_until  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_load_driver as load  # noqa: E402
@@ -255,20 +256,12 @@ def socat_relay(upstream_port: int) -> Iterator[int | None]:
         start_new_session=True,
     )
     try:
-        if not wait_until(lambda: _listening(port), timeout=10):
+        if not wait_until(lambda: port_open("127.0.0.1", port), timeout=10):
             raise SystemExit(f"socat did not listen on port {port} within 10 s")
         yield port
     finally:
         os.killpg(relay.pid, 15)  # socat forks a child per connection
         relay.wait(5)
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def p(values: list[float], q: float) -> float:
@@ -330,7 +323,6 @@ def report(
         "added_p50_ms": round(added / 1000, 4),
         "latency_ok": latency_ok,
         "cpu_s_per_gb": None if cpu_per_gb is None else round(cpu_per_gb, 3),
-        "socat_ratio": None if reference is None else round(throughput_ratio(direct, reference), 3),
         "of_socat": None if of_socat is None else round(of_socat, 3),
     }
 
@@ -347,8 +339,6 @@ def claims_rates(
     if shutil.which("wrk") is None:
         print("wrk not found: no HTTP claims table (apt-get install wrk)")
         return None
-    import tempfile
-
     workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-proxy-")))
     server, url = load.start_server(workdir)
     stack.callback(server.kill)
