@@ -1,14 +1,23 @@
-"""Re-execute a scenario's steps against a deployment and check again."""
+"""Re-execute a scenario's steps against a deployment and check again.
+
+A replay first warms the service up (:func:`warm_up`): the run that found a failure and confirmed
+it did so against a service that had been busy for a while, with its store connections open; a
+``coupon-chaos replay`` in a fresh process meets a cold one, whose first burst waits on new store
+connections and so races with a different timing. Warming it the same way makes the replay meet
+the service the confirmation met.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from harness.client import CampaignSpec
 from harness.engine.deployment import Deployment
 from harness.engine.example import ClientPool, Example, ExampleConfig, ExampleResult
+from harness.history import History
 from harness.nemesis import Nemesis
-from harness.scenario import Scenario
+from harness.scenario import Burst, ClaimSpec, Scenario
 
 
 @dataclass
@@ -36,6 +45,30 @@ class ReplayResult:
         return count
 
 
+def warm_up(
+    deployment: Deployment,
+    pool: ClientPool,
+    scenario: Scenario,
+    campaign_id: str,
+    config: ExampleConfig | None = None,
+) -> None:
+    """One throwaway burst as wide as the scenario's widest, on a campaign of its own with stock
+    for all of it: every client and every service-side store connection the replay will use is
+    opened once. What it records is not checked; an unreachable service raises here as it would
+    in the replay."""
+    width = max((len(s.claims) for s in scenario.steps if isinstance(s, Burst)), default=1)
+    spec = CampaignSpec(campaign_id, width, 1)
+    example = Example(pool, partial(_nemesis, deployment), spec, config or ExampleConfig())
+    example.begin()
+    claims = tuple(ClaimSpec(f"warm-u{i}", f"warm-k{i}") for i in range(width))
+    example.run(Burst(claims, "distinct-users"))
+    example.history.close()
+
+
+def _nemesis(deployment: Deployment, history: History) -> Nemesis:
+    return Nemesis(history, deployment.faults, deployment.target, deployment.paths)
+
+
 def replay_once(
     deployment: Deployment,
     pool: ClientPool,
@@ -44,10 +77,7 @@ def replay_once(
     config: ExampleConfig | None = None,
 ) -> ExampleResult:
     spec = CampaignSpec(campaign_id, scenario.stock, scenario.per_user_limit)
-
-    def nemesis(history):  # type: ignore[no-untyped-def]
-        return Nemesis(history, deployment.faults, deployment.target, deployment.paths)
-
+    nemesis = partial(_nemesis, deployment)
     example = Example(pool, nemesis, spec, config or ExampleConfig())
     example.begin()
     try:
@@ -67,7 +97,12 @@ def replay(
     run_id: str,
     repeat: int = 1,
     config: ExampleConfig | None = None,
+    warm: bool = True,
 ) -> ReplayResult:
+    """Replay ``repeat`` times, each on a fresh campaign; first :func:`warm_up` unless ``warm``
+    is false (the deployment is known to be busy already)."""
+    if warm:
+        warm_up(deployment, pool, scenario, f"cc-{run_id}-warmup", config)
     results = [
         replay_once(deployment, pool, scenario, f"cc-{run_id}-replay{i}", config)
         for i in range(repeat)

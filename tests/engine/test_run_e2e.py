@@ -41,6 +41,17 @@ def cli(*args: object, timeout: float = 600) -> subprocess.CompletedProcess[str]
     )
 
 
+def describe(path: Path) -> str:
+    """What a saved scenario holds, in a few lines: a replay that did not reproduce is judged by
+    what the run saved (its notes say how often the run's own replays reproduced it)."""
+    data = json.loads(path.read_text())
+    steps = [
+        f"{s['op']}({len(s['claims'])} {s['mode']})" if s["op"] == "burst" else json.dumps(s)
+        for s in data["steps"]
+    ]
+    return f"\nsaved scenario: {data['campaign']}, {data.get('notes')}\nsteps: {steps}"
+
+
 @pytest.mark.parametrize("target", REFERENCE)
 def test_reference_target_passes(target: str, tmp_path: Path) -> None:
     need_store(target)
@@ -87,5 +98,5 @@ def test_seeded_bug_is_caught_and_replays(target: str, tmp_path: Path) -> None:
     assert scenario.is_file()
     assert f"scenario: {scenario}" in result.stdout
     replayed = cli("replay", scenario, "--repeat", 3)
-    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr + describe(scenario)
     assert "violated in" in replayed.stdout
