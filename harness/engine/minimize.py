@@ -9,12 +9,13 @@ within a few seconds more.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from harness.engine.deployment import Deployment
 from harness.engine.example import ClientPool, ExampleConfig
 from harness.engine.replay import replay_once
-from harness.scenario import Burst, ClaimSpec, Scenario, Step
+from harness.scenario import Burst, ClaimSpec, Scenario, Step, step_claims
 
 
 def minimize(
@@ -43,27 +44,65 @@ def minimize(
                 return False
         return True
 
-    steps = list(scenario.steps)
-    changed = True
-    while changed and time.monotonic() < deadline:
-        changed = False
-        i = len(steps) - 1
-        while i >= 0 and time.monotonic() < deadline:
-            trial = steps[:i] + steps[i + 1 :]
-            if trial and still_fails(trial):
-                steps = trial
-                changed = True
-            i -= 1
-        for i, step in enumerate(steps):
-            if time.monotonic() >= deadline:
-                break
-            if isinstance(step, Burst) and len(step.claims) > 2:
-                half = Burst(step.claims[: max(2, len(step.claims) // 2)], step.mode)
-                trial = steps[:i] + [half] + steps[i + 1 :]
-                if still_fails(trial):
-                    steps = trial
-                    changed = True
+    steps = shrink_steps(scenario.steps, still_fails, lambda: time.monotonic() >= deadline)
     return replace(scenario, steps=steps)
+
+
+def shrink_steps(
+    steps: Sequence[Step],
+    fails: Callable[[list[Step]], bool],
+    expired: Callable[[], bool],
+) -> list[Step]:
+    """The smallest list of steps found, before ``expired()``, that still ``fails``.
+
+    Cheapest cuts first, because each trial costs real seconds (and a paused or partitioned
+    target makes every claim after it wait for its timeout): all steps but the claims at once
+    (a pure concurrency bug needs no fault), then runs of steps, halves first, as delta
+    debugging does, and last the bursts, halved. Repeats while something got smaller."""
+    steps = list(steps)
+    changed = True
+    while changed and not expired():
+        changed = False
+        claims_only = [s for s in steps if step_claims(s)]
+        if claims_only and len(claims_only) < len(steps) and fails(claims_only):
+            steps, changed = claims_only, True
+        shorter = _drop_runs(steps, fails, expired)
+        narrower = _halve_bursts(shorter, fails, expired)
+        if narrower != steps:
+            steps, changed = narrower, True
+    return steps
+
+
+def _drop_runs(
+    steps: list[Step], fails: Callable[[list[Step]], bool], expired: Callable[[], bool]
+) -> list[Step]:
+    """Delta debugging's complement step: try without each run of ``size`` steps, for sizes
+    half the list, a quarter, ... one."""
+    size = max(1, len(steps) // 2)
+    while size >= 1 and not expired():
+        start = 0
+        while start < len(steps) and not expired():
+            trial = steps[:start] + steps[start + size :]
+            if trial and fails(trial):
+                steps = trial  # the next run has moved into place: try it at the same start
+            else:
+                start += size
+        size //= 2
+    return steps
+
+
+def _halve_bursts(
+    steps: list[Step], fails: Callable[[list[Step]], bool], expired: Callable[[], bool]
+) -> list[Step]:
+    for i, step in enumerate(steps):
+        if expired():
+            break
+        if isinstance(step, Burst) and len(step.claims) > 2:
+            half = Burst(step.claims[: max(2, len(step.claims) // 2)], step.mode)
+            trial = steps[:i] + [half] + steps[i + 1 :]
+            if fails(trial):
+                steps = trial
+    return steps
 
 
 def amplify(scenario: Scenario, factor: int) -> Scenario:
