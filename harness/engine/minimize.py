@@ -60,16 +60,14 @@ def shrink_steps(
     (a pure concurrency bug needs no fault), then runs of steps, halves first, as delta
     debugging does, and last the bursts, halved. Repeats while something got smaller."""
     steps = list(steps)
-    changed = True
-    while changed and not expired():
-        changed = False
-        claims_only = [s for s in steps if step_claims(s)]
-        if claims_only and len(claims_only) < len(steps) and fails(claims_only):
-            steps, changed = claims_only, True
-        shorter = _drop_runs(steps, fails, expired)
-        narrower = _halve_bursts(shorter, fails, expired)
-        if narrower != steps:
-            steps, changed = narrower, True
+    claims_only = [s for s in steps if step_claims(s)]
+    if claims_only and len(claims_only) < len(steps) and not expired() and fails(claims_only):
+        steps = claims_only
+    while not expired():
+        narrower = _halve_bursts(_drop_runs(steps, fails, expired), fails, expired)
+        if narrower == steps:
+            break
+        steps = narrower  # one cut can make another possible: go round again
     return steps
 
 

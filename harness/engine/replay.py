@@ -9,7 +9,7 @@ the service the confirmation met.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from harness.client import CampaignSpec
@@ -54,15 +54,17 @@ def warm_up(
 ) -> None:
     """One throwaway burst as wide as the scenario's widest, on a campaign of its own with stock
     for all of it: every client and every service-side store connection the replay will use is
-    opened once. What it records is not checked; an unreachable service raises here as it would
-    in the replay."""
+    opened once. It ends as an example does (settle, drain, final read), so no claim of it is
+    still in flight in the service when the replay begins; its verdict is not looked at. An
+    unreachable service raises here as it would in the replay."""
     width = max((len(s.claims) for s in scenario.steps if isinstance(s, Burst)), default=1)
     spec = CampaignSpec(campaign_id, width, 1)
-    example = Example(pool, partial(_nemesis, deployment), spec, config or ExampleConfig())
+    quiet = replace(config or ExampleConfig(), history_path=None)
+    example = Example(pool, partial(_nemesis, deployment), spec, quiet)
     example.begin()
     claims = tuple(ClaimSpec(f"warm-u{i}", f"warm-k{i}") for i in range(width))
     example.run(Burst(claims, "distinct-users"))
-    example.history.close()
+    example.finish()
 
 
 def _nemesis(deployment: Deployment, history: History) -> Nemesis:
@@ -100,7 +102,7 @@ def replay(
     warm: bool = True,
 ) -> ReplayResult:
     """Replay ``repeat`` times, each on a fresh campaign; first :func:`warm_up` unless ``warm``
-    is false (the deployment is known to be busy already)."""
+    is false (the run's own confirmation: its deployment has been busy all along)."""
     if warm:
         warm_up(deployment, pool, scenario, f"cc-{run_id}-warmup", config)
     results = [

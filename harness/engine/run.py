@@ -255,7 +255,12 @@ def _choose_and_save(
                 config=ExampleConfig(client_timeout=options.client_timeout),
             )
         result = replay(
-            deployment, pool, scenario, run_id=f"{run_id}c{attempt}", repeat=options.confirm
+            deployment,
+            pool,
+            scenario,
+            run_id=f"{run_id}c{attempt}",
+            repeat=options.confirm,
+            warm=False,
         )
         score = (result.reproduced_runs, result.runs)
         if best is None or score[0] > best[2][0]:
@@ -297,7 +302,12 @@ def _amplified(
         if any(len(s.claims) > MAX_BURST for s in scenario.steps if isinstance(s, Burst)):
             break
         result = replay(
-            deployment, pool, scenario, run_id=f"{run_id}a{factor}", repeat=options.confirm
+            deployment,
+            pool,
+            scenario,
+            run_id=f"{run_id}a{factor}",
+            repeat=options.confirm,
+            warm=False,
         )
         if result.reproduced_runs > best[2][0]:
             replayed = next(r for r in result.results if r.violated)

@@ -52,9 +52,12 @@ def test_replay_warms_up_then_checks_each_run_on_a_fresh_campaign(deployment):
     try:
         result = replay(deployment, pool, scenario(4), run_id="rw", repeat=2)
         warmed = pool.adapter(0).list_coupons("cc-rw-warmup")
+        replayed = [pool.adapter(0).list_coupons(r.campaign.campaign_id) for r in result.results]
     finally:
         pool.close()
     assert len(warmed) == 4
+    assert all(not c.user_id.startswith("warm-") for coupons in replayed for c in coupons)
+    assert all(len(coupons) == 2 for coupons in replayed), "stock 2, then the drain finds none"
     assert [r.campaign.campaign_id for r in result.results] == ["cc-rw-replay0", "cc-rw-replay1"]
     assert result.violated_runs == 0
     for run in result.results:
