@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 from harness.client import ClaimAdapter, HttpClaimAdapter
 from harness.errors import InfrastructureError, UsageError
+from harness.history import History
+from harness.nemesis import Nemesis
 
 RUNTIMES = ("local", "external", "docker")
 
@@ -57,6 +59,11 @@ class Deployment:
     adapter_factory: Callable[[], ClaimAdapter] = field(repr=False, default=None)  # type: ignore[assignment]
     all_logs: Callable[[int], str] | None = field(repr=False, default=None)
     """Every process's logs (the Docker runtime: each container's), when there are several."""
+
+    def nemesis(self, history: History) -> Nemesis:
+        """The fault injector for one history: this deployment's proxies and target, its
+        actions recorded in ``history`` (an :class:`Example`'s ``nemesis_factory``)."""
+        return Nemesis(history, self.faults, self.target, self.paths)
 
     def logs(self, tail: int = 50) -> str:
         if self.all_logs is not None:

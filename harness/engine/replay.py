@@ -10,13 +10,10 @@ the service the confirmation met.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import partial
 
 from harness.client import CampaignSpec
 from harness.engine.deployment import Deployment
 from harness.engine.example import ClientPool, Example, ExampleConfig, ExampleResult
-from harness.history import History
-from harness.nemesis import Nemesis
 from harness.scenario import Burst, ClaimSpec, Scenario
 
 
@@ -60,15 +57,11 @@ def warm_up(
     width = max((len(s.claims) for s in scenario.steps if isinstance(s, Burst)), default=1)
     spec = CampaignSpec(campaign_id, width, 1)
     quiet = replace(config or ExampleConfig(), history_path=None)
-    example = Example(pool, partial(_nemesis, deployment), spec, quiet)
+    example = Example(pool, deployment.nemesis, spec, quiet)
     example.begin()
     claims = tuple(ClaimSpec(f"warm-u{i}", f"warm-k{i}") for i in range(width))
     example.run(Burst(claims, "distinct-users"))
     example.finish()
-
-
-def _nemesis(deployment: Deployment, history: History) -> Nemesis:
-    return Nemesis(history, deployment.faults, deployment.target, deployment.paths)
 
 
 def replay_once(
@@ -79,8 +72,7 @@ def replay_once(
     config: ExampleConfig | None = None,
 ) -> ExampleResult:
     spec = CampaignSpec(campaign_id, scenario.stock, scenario.per_user_limit)
-    nemesis = partial(_nemesis, deployment)
-    example = Example(pool, nemesis, spec, config or ExampleConfig())
+    example = Example(pool, deployment.nemesis, spec, config or ExampleConfig())
     example.begin()
     try:
         for step in scenario.steps:

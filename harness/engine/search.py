@@ -19,7 +19,6 @@ from harness.errors import InfrastructureError
 from harness.generator.machine import make_machine
 from harness.generator.profiles import Profile
 from harness.history import OpType
-from harness.nemesis import Nemesis
 
 Progress = Callable[["SearchContext"], None]
 
@@ -89,14 +88,10 @@ class SearchContext:
             return True
         return now < self.deadline
 
-    def nemesis_for(self, example_history) -> Nemesis:  # type: ignore[no-untyped-def]
-        d = self.deployment
-        return Nemesis(example_history, d.faults, d.target, d.paths)
-
     def new_example(self, stock: int, per_user_limit: int) -> Example:
         self._campaigns += 1
         spec = CampaignSpec(f"cc-{self.run_id}-{self._campaigns}", stock, per_user_limit)
-        return Example(self.pool, self.nemesis_for, spec, self.example_config)
+        return Example(self.pool, self.deployment.nemesis, spec, self.example_config)
 
     def record(self, result: ExampleResult) -> None:
         self.stats.add(result)

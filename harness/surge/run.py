@@ -17,7 +17,6 @@ from harness.client import CampaignSpec
 from harness.engine.deployment import DeployConfig, deploy, is_url
 from harness.errors import UsageError
 from harness.history import History
-from harness.nemesis import Nemesis
 from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
 from harness.surge.metrics import SurgeMetrics, compute_metrics
@@ -109,7 +108,7 @@ def execute_surge(
             options.history_path,
             meta={"campaign": campaign.to_json(), "surge": settings.to_json()},
         )
-        nemesis = Nemesis(history, deployment.faults, deployment.target, deployment.paths)
+        nemesis = deployment.nemesis(history)
         transport = ClaimTransport(deployment.adapter_factory, settings.client_timeout)
         control = deployment.adapter_factory()
         try:
