@@ -18,7 +18,6 @@ Ready-made tests live in :mod:`harness.testing`; import them into a test module 
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import pytest
 
 from harness.errors import HarnessError
+from harness.faults.session import resolve_fault_proxy_url
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,7 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--chaos-toxiproxy",
-        default=os.environ.get("TOXIPROXY_URL"),
+        default=resolve_fault_proxy_url(None),
         help="drive a real Toxiproxy at URL (default: $TOXIPROXY_URL, else the embedded proxy)",
     )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
+
+from harness.faults.session import resolve_fault_proxy_url
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +17,6 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--toxiproxy",
-        default=os.environ.get("TOXIPROXY_URL"),
+        default=resolve_fault_proxy_url(None),
         help="drive a real Toxiproxy at URL (default: $TOXIPROXY_URL, else the embedded proxy)",
     )

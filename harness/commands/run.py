@@ -55,6 +55,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replay a found failure N times before saving it (default: 3)",
     )
     parser.add_argument(
+        "--minimize",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="time for cutting steps out of a found failure before it is confirmed; 0 saves "
+        "it as Hypothesis shrank it (default: 15)",
+    )
+    parser.add_argument(
+        "--shrink",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time Hypothesis may shrink a found failure; 0 stops the search at the first "
+        "failure (default: the profile's)",
+    )
+    parser.add_argument(
         "--client-timeout", type=float, default=1.0, help="seconds a claim may take (default: 1)"
     )
     parser.add_argument(
@@ -78,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         scenarios_dir=scenarios,
         toxiproxy_url=args.toxiproxy,
         confirm=args.confirm,
+        minimize_seconds=args.minimize,
+        shrink_seconds=args.shrink,
         client_timeout=args.client_timeout,
         admission_limit=args.admission_limit,
         adapter=args.adapter,

@@ -3,6 +3,7 @@ scenario. The CLI and the pytest plugin both call :func:`execute_run`."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 import time
@@ -36,6 +37,8 @@ class RunOptions:
     """How many times a found failure is replayed before it is saved (0: not at all)."""
     minimize_seconds: float = 15.0
     """Time for the step-deletion pass over the smallest failure (0: skip it)."""
+    shrink_seconds: float | None = None
+    """Time Hypothesis may shrink a failure (None: the profile's; 0: keep the first failure)."""
     client_timeout: float = 1.0
     admission_limit: int | None = None
     adapter: str | None = None
@@ -43,11 +46,14 @@ class RunOptions:
 
     def resolved_profile(self) -> Profile:
         try:
-            return PROFILES[self.profile]
+            profile = PROFILES[self.profile]
         except KeyError:
             raise UsageError(
                 f"unknown profile {self.profile!r}; use one of {', '.join(PROFILES)}"
             ) from None
+        if self.shrink_seconds is None:
+            return profile
+        return dataclasses.replace(profile, shrink_seconds=self.shrink_seconds)
 
     def validate(self) -> None:
         self.resolved_profile()
@@ -57,6 +63,12 @@ class RunOptions:
             raise UsageError("--client-timeout must be positive")
         if self.confirm < 0:
             raise UsageError("--confirm must be 0 or more")
+        for flag, seconds in (
+            ("--minimize", self.minimize_seconds),
+            ("--shrink", self.shrink_seconds),
+        ):
+            if seconds is not None and not 0 <= seconds <= 24 * 3600:
+                raise UsageError(f"{flag} must be 0 or more seconds, got {seconds}")
 
 
 @dataclass

@@ -2,6 +2,7 @@
 partial result file. Run as a user runs it: the CLI in a subprocess."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -9,13 +10,14 @@ import sys
 import pytest
 
 
-def cli(*args, cwd=None):
+def cli(*args, cwd=None, env=None):
     return subprocess.run(
         [sys.executable, "-m", "harness", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
+        env=env,
     )
 
 
@@ -59,8 +61,19 @@ def test_unreachable_url_is_an_infrastructure_error(tmp_path):
 def test_unreachable_toxiproxy_is_an_infrastructure_error(tmp_path):
     url = f"http://127.0.0.1:{closed_port()}"
     result = cli("run", "--toxiproxy", url, "--budget", "1", "--report", tmp_path / "out")
-    assert_one_line(result, 3, "fault proxy at")
+    assert_one_line(result, 3, f"fault proxy at {url} unreachable")
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_toxiproxy_url_comes_from_the_option_then_the_environment(tmp_path):
+    """$TOXIPROXY_URL is used when --toxiproxy is not given, and --toxiproxy wins over it."""
+    from_env = f"http://127.0.0.1:{closed_port()}"
+    env = {**os.environ, "TOXIPROXY_URL": from_env}
+    result = cli("run", "--budget", "1", env=env)
+    assert_one_line(result, 3, f"fault proxy at {from_env} unreachable")
+    from_option = f"http://127.0.0.1:{closed_port()}"
+    result = cli("run", "--toxiproxy", from_option, "--budget", "1", env=env)
+    assert_one_line(result, 3, f"fault proxy at {from_option} unreachable")
 
 
 def test_url_target_needs_the_external_runtime():

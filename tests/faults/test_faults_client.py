@@ -21,7 +21,6 @@ from harness.faults import (
     SlicerFault,
     TimeoutFault,
     open_fault_proxy,
-    resolve_fault_proxy_url,
 )
 
 
@@ -209,10 +208,3 @@ def test_server_gone_mid_run_is_an_infrastructure_error(echo_address):
 def test_bad_url_is_a_usage_error():
     with pytest.raises(UsageError, match="http://HOST:PORT"):
         FaultProxy("localhost:8474")
-
-
-def test_url_resolution_prefers_the_option_then_the_environment():
-    env = {"TOXIPROXY_URL": "http://127.0.0.1:8474"}
-    assert resolve_fault_proxy_url("http://h:1", env) == "http://h:1"
-    assert resolve_fault_proxy_url(None, env) == "http://127.0.0.1:8474"
-    assert resolve_fault_proxy_url(None, {}) is None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,28 +15,19 @@ from typing import Any
 
 import httpx
 import pytest
-
-from harness.errors import InfrastructureError
+from needs import compose_command
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ["-f", "docker-compose.yml"]
 OFFLINE = [*FILES, "-f", "docker-compose.offline.yml"]
 
 
-def _compose_binary() -> list[str]:
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
-    if shutil.which("docker") and probe.returncode == 0:
-        return ["docker", "compose"]
-    reason = "neither docker-compose nor `docker compose` is installed"
-    if os.environ.get("COUPON_CHAOS_REQUIRE_DOCKER") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+pytestmark = [pytest.mark.requires("compose"), pytest.mark.xdist_group("docker")]
+"""The stack publishes fixed ports on loopback (8474, 1808x): one worker runs these."""
 
 
 def compose(*args: str, project: str | None = None, timeout: float = 600) -> Any:
-    argv = [*_compose_binary(), *(["-p", project] if project else []), *args]
+    argv = [*compose_command(), *(["-p", project] if project else []), *args]
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
@@ -56,13 +46,7 @@ def offline_stack() -> Iterator[str]:
     from harness.docker_images import ensure_images
     from harness.runtime.docker_engine import connect
 
-    try:
-        client = connect(timeout=30)
-    except InfrastructureError as exc:
-        if os.environ.get("COUPON_CHAOS_REQUIRE_DOCKER") == "1":
-            pytest.fail(exc.message)
-        pytest.skip(exc.message)
-    ensure_images(client)
+    ensure_images(connect(timeout=30))
     project = f"cctest{os.getpid()}"
     up = compose(*OFFLINE, "up", "-d", "--no-build", project=project)
     try:
@@ -84,6 +68,7 @@ def _wait_healthy(url: str, timeout: float = 90) -> None:
     raise AssertionError(f"{url} never became healthy")
 
 
+@pytest.mark.docker
 def test_a_run_against_the_offline_stack_uses_its_proxies(
     offline_stack: str, tmp_path: Path
 ) -> None:

@@ -13,18 +13,8 @@ import pytest
 from harness.catalog import get_target
 from harness.client import CampaignSpec, ClaimRequest, HttpClaimAdapter, OutcomeType
 from harness.errors import InfrastructureError
-from harness.runtime import LocalRuntime, StoreUnavailable, store_available
+from harness.runtime import LocalRuntime, StoreUnavailable
 from harness.runtime import stores as stores_module
-
-REQUIRE = os.environ.get("COUPON_CHAOS_REQUIRE_STORES") == "1"
-
-
-def require(kind: str) -> None:
-    ok, why = store_available(kind)
-    if not ok:
-        if REQUIRE:
-            pytest.fail(why)
-        pytest.skip(why)
 
 
 def alive(pid: int) -> bool:
@@ -118,8 +108,8 @@ def test_a_target_that_exits_while_starting(tmp_path: Path):
         target.start()
 
 
+@pytest.mark.requires("redis")
 def test_close_leaves_no_process_behind(tmp_path: Path):
-    require("redis")
     rt = LocalRuntime(tmp_path / "rt")
     store = rt.start_store("redis")
     a = rt.start_target(get_target("reference-sqlite"))
@@ -134,9 +124,8 @@ def test_close_leaves_no_process_behind(tmp_path: Path):
     assert not any(alive(p) for p in pids)
 
 
+@pytest.mark.requires("redis", "postgres")
 def test_redis_and_postgres_really_serve(runtime: LocalRuntime):
-    require("redis")
-    require("postgres")
     for name in ("reference-redis", "reference-postgres"):
         info = get_target(name)
         store = runtime.start_store(info.store)
@@ -146,8 +135,8 @@ def test_redis_and_postgres_really_serve(runtime: LocalRuntime):
         grant(target.base_url, "c1", "u1")
 
 
+@pytest.mark.requires("postgres")
 def test_store_url_through_another_address(runtime: LocalRuntime):
-    require("postgres")
     store = runtime.start_store("postgres")
     assert store.url_via("127.0.0.1", 9).startswith("postgresql://postgres@127.0.0.1:9/coupons_")
 

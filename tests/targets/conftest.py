@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,16 +10,11 @@ from targets_launcher import ServiceProcess, StoreProcess, start_postgres, start
 
 from harness.catalog import get_target
 
-REQUIRE_STORES = os.environ.get("COUPON_CHAOS_REQUIRE_STORES") == "1"
-
 
 def _store(kind: str, starter: Callable[[Path], StoreProcess], tmp: Path) -> Iterator[str]:
-    try:
-        store = starter(tmp / kind)
-    except FileNotFoundError as exc:
-        if REQUIRE_STORES:
-            pytest.fail(f"{kind} is required (COUPON_CHAOS_REQUIRE_STORES=1): {exc}")
-        pytest.skip(f"{kind} is not available: {exc}")
+    """A store for the whole session. Whether its server exists here was decided before the first
+    test that uses it ran (tests/conftest.py marks it ``requires(kind)``)."""
+    store = starter(tmp / kind)
     try:
         yield store.url
     finally:
