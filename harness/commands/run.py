@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 from harness.commands.common import add_connection_arguments
-from harness.engine.report import write_junit, write_report
+from harness.engine.report import write_junit
 from harness.engine.run import RunOptions, RunOutcome, execute_run
 from harness.engine.search import SearchContext
 from harness.errors import ExitCode
 from harness.generator.profiles import PROFILES
+from harness.report_html.for_run import write_run_reports
 
 HELP = "run a chaos campaign against a target and check every invariant (the CI gate)"
 
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     progress.done()
     _print_outcome(outcome)
     if args.report:
-        path = write_report(outcome, args.report)
+        path = write_run_reports(outcome, args.report)
         print(f"report: {path}")
         if path.with_name("report.html").is_file():
             print(f"report: {path.with_name('report.html')}")
