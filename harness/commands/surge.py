@@ -18,6 +18,7 @@ from typing import Any
 from harness.atomic import write_atomic
 from harness.commands.common import add_connection_arguments
 from harness.errors import ExitCode
+from harness.report_html import write_html_report
 from harness.surge.driver import Progress
 from harness.surge.metrics import format_table
 from harness.surge.plan import FAULT_NAMES, RETRY_POLICIES, SurgeSettings
@@ -225,10 +226,6 @@ def _write_reports(outcome: SurgeOutcome, directory: Path) -> Path:
 
 
 def _write_html(outcome: SurgeOutcome, directory: Path, summary: dict[str, Any]) -> Path | None:
-    try:
-        from harness.report_html import write_html_report  # written alongside; may be absent
-    except ImportError:
-        return None
     assert outcome.history_path is not None
     try:
         return write_html_report(
