@@ -92,7 +92,7 @@ class HttpClaimer:
         except (ConnectionClosed, OSError) as exc:
             self._drop()
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=str(exc) or repr(exc))
-        return classify_claim_response(status, answer, request)
+        return classify_claim_response(status, answer)
 
     def _drop(self) -> None:
         if self._conn is not None:
