@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from harness.client.adapter import ClaimAdapter, claim_or_indeterminate
 from harness.client.errors import ServiceError
@@ -30,7 +31,7 @@ class RecordedClient:
         invoke = self.history.invoke(self.process, f, request.to_json())
         outcome = claim_or_indeterminate(self.adapter, request)
         value = {"coupon_code": outcome.coupon_code} if outcome.coupon_code else {}
-        extra = {"reason": str(outcome.reason)}
+        extra: dict[str, Any] = {"reason": str(outcome.reason)}
         if outcome.status is not None:
             extra["status"] = outcome.status
         if outcome.detail:

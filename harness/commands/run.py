@@ -7,6 +7,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from harness.commands.common import add_connection_arguments
 from harness.engine.report import write_junit
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 class _Progress:
     """A live line on a terminal; a plain line every few seconds in CI logs."""
 
-    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.last = 0.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from harness import __version__
 from harness.atomic import write_atomic
@@ -103,7 +103,7 @@ class Scenario:
         )
 
 
-def _nonneg_int(value: Any) -> bool:
+def _nonneg_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
