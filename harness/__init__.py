@@ -6,3 +6,5 @@ records what happened and ``checkers`` decide whether an invariant broke.
 """
 
 __version__ = "0.1.0"
+"""The one place the version is written: pyproject.toml reads it (setuptools dynamic version),
+and the CLI, scenario files and Docker image tags use it."""

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 from operator import le
-from typing import Any
+from typing import Any, cast
 
 from harness.history import NEMESIS, Op, OpFunction, OpType
 from harness.history.record import gc_paused
@@ -182,8 +182,9 @@ class CampaignFacts:
             distinct = len(rows) == len(codes)
             in_final = all_acked = False
             if distinct:
-                pos = list(map(rows.get, self.ack_codes))
-                if None not in pos:
+                found = list(map(rows.get, self.ack_codes))
+                if None not in found:
+                    pos = cast("list[int]", found)
                     in_final = (
                         list(map(users.__getitem__, pos)) == self.ack_users
                         and list(map(keys.__getitem__, pos)) == self.ack_keys
@@ -264,7 +265,7 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
         if f in claims:
             if op.process == nemesis:
                 continue
-            pending.pop(op.invoke_index, None)
+            pending.pop(op.invoke_index, None)  # type: ignore[arg-type]  # a completion names its invoke
             value = op.value
             try:
                 cid = value["campaign_id"]
@@ -304,7 +305,7 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
                 if not n_ok:  # keeps the types in the order they first appeared
                     types.setdefault("ok", 0)
                 n_ok += 1
-                code = value.get("coupon_code")
+                code: Any = value.get("coupon_code")
                 if isinstance_(code, str_):
                     first_code = ok_code.setdefault(key, code)
                     if first_code != code:

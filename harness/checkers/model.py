@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -50,11 +51,24 @@ class CheckReport:
 
     @property
     def valid(self) -> bool:
-        return not any(v.failed for v in self.verdicts)
+        return not self.broken
 
     @property
     def violations(self) -> list[Verdict]:
+        """The failed verdicts, in the checkers' order, with their detail and evidence."""
         return [v for v in self.verdicts if v.failed]
+
+    @property
+    def broken(self) -> frozenset[str]:
+        """The names of the violated invariants. The one place that computes them: the run, the
+        replay, the minimizer and the pytest helpers all decide "did it break?" from this."""
+        return frozenset(str(v.invariant) for v in self.verdicts if v.failed)
+
+    def breaks_any(self, expected: Collection[str]) -> bool:
+        """Whether this report breaks one of ``expected`` or, if ``expected`` is empty, any
+        invariant at all: what "the scenario reproduced" means."""
+        broken = self.broken
+        return bool(broken & frozenset(expected)) if expected else bool(broken)
 
     def verdict(self, invariant: Invariant | str) -> Verdict:
         for v in self.verdicts:

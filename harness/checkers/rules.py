@@ -211,13 +211,13 @@ def idempotency(facts: CampaignFacts) -> Verdict:
                         "codes": sorted(key_codes),
                     }
                 )
-            kf = per_key_facts.get(key)
-            if kf is not None and kf.ok_codes and not set(key_codes) <= kf.ok_codes:
+            granted = per_key_facts.get(key)
+            if granted is not None and granted.ok_codes and not set(key_codes) <= granted.ok_codes:
                 problems.append(
                     {
                         "key": key,
                         "problem": "final coupon differs from the acknowledged one",
-                        "acknowledged": sorted(kf.ok_codes),
+                        "acknowledged": sorted(granted.ok_codes),
                         "final": sorted(key_codes),
                     }
                 )
@@ -369,7 +369,7 @@ def stock_conservation(facts: CampaignFacts) -> Verdict:
     state = _state(facts)
     issued, remaining, stock = state.get("issued"), state.get("remaining"), facts.stock
     coupons = _coupon_count(facts)
-    if not all(isinstance(x, int) for x in (issued, remaining, stock)):
+    if not (isinstance(issued, int) and isinstance(remaining, int) and isinstance(stock, int)):
         return _v(inv, Status.UNKNOWN, "the final read lacks issued/remaining/stock")
     evidence = {
         "stock": stock,

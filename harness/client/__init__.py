@@ -1,6 +1,6 @@
 """Talking to a coupon service: protocol v1 records, the adapter contract and the HTTP adapter."""
 
-from harness.client.adapter import ClaimAdapter
+from harness.client.adapter import ClaimAdapter, claim_or_indeterminate
 from harness.client.errors import CampaignExists, ServiceError
 from harness.client.http import HttpClaimAdapter, classify_claim_response
 from harness.client.models import (
@@ -25,5 +25,6 @@ __all__ = [
     "OutcomeType",
     "Reason",
     "ServiceError",
+    "claim_or_indeterminate",
     "classify_claim_response",
 ]

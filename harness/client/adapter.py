@@ -17,6 +17,8 @@ from harness.client.models import (
     ClaimOutcome,
     ClaimRequest,
     Coupon,
+    OutcomeType,
+    Reason,
 )
 
 
@@ -65,3 +67,18 @@ class ClaimAdapter(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def claim_or_indeterminate(adapter: ClaimAdapter, request: ClaimRequest) -> ClaimOutcome:
+    """``adapter.claim(request)``, with any exception it raises recorded as an indeterminate
+    (``info``) outcome instead of ending the run.
+
+    Why: the contract says ``claim`` never raises, but a user's adapter may (a bug, an exception
+    of its own transport). Such a claim may have reached the service, so it is neither ok nor
+    fail; the checkers then treat it as any unknown answer. ``run`` (through RecordedClient) and
+    ``surge`` both call this, so an adapter behaves the same in either.
+    """
+    try:
+        return adapter.claim(request)
+    except Exception as exc:  # noqa: BLE001 - the contract says never raise; unknown outcome
+        return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=f"adapter raised {exc!r}"[:300])

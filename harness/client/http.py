@@ -37,7 +37,7 @@ _DEFINITE_BY_STATUS: dict[int, Reason] = {
 }
 
 
-def classify_claim_response(status: int, body: bytes, request: ClaimRequest) -> ClaimOutcome:
+def classify_claim_response(status: int, body: bytes) -> ClaimOutcome:
     """Turn one HTTP answer to a claim into ok / fail / info. Pure: unit-testable."""
     payload = _json_or_none(body)
     error = payload.get("error") if isinstance(payload, dict) else None
@@ -133,7 +133,7 @@ class HttpClaimAdapter(ClaimAdapter):
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=str(exc))
         except httpx.HTTPError as exc:
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=repr(exc))
-        return classify_claim_response(response.status_code, response.content, request)
+        return classify_claim_response(response.status_code, response.content)
 
     def get_campaign(self, campaign_id: str) -> CampaignState:
         response = self._call("GET", self.campaign_path(campaign_id))

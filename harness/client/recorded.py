@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from harness.client.adapter import ClaimAdapter
+from harness.client.adapter import ClaimAdapter, claim_or_indeterminate
 from harness.client.errors import ServiceError
 from harness.client.models import ClaimOutcome, ClaimRequest, OutcomeType
 from harness.errors import InfrastructureError
@@ -28,9 +29,9 @@ class RecordedClient:
 
     def claim(self, request: ClaimRequest, f: str = OpFunction.CLAIM) -> ClaimOutcome:
         invoke = self.history.invoke(self.process, f, request.to_json())
-        outcome = self.adapter.claim(request)
+        outcome = claim_or_indeterminate(self.adapter, request)
         value = {"coupon_code": outcome.coupon_code} if outcome.coupon_code else {}
-        extra = {"reason": str(outcome.reason)}
+        extra: dict[str, Any] = {"reason": str(outcome.reason)}
         if outcome.status is not None:
             extra["status"] = outcome.status
         if outcome.detail:

@@ -7,13 +7,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from harness.commands.common import add_connection_arguments
-from harness.engine.report import write_junit, write_report
+from harness.engine.report import write_junit
 from harness.engine.run import RunOptions, RunOutcome, execute_run
 from harness.engine.search import SearchContext
 from harness.errors import ExitCode
 from harness.generator.profiles import PROFILES
+from harness.report_html.for_run import write_run_reports
 
 HELP = "run a chaos campaign against a target and check every invariant (the CI gate)"
 
@@ -114,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     progress.done()
     _print_outcome(outcome)
     if args.report:
-        path = write_report(outcome, args.report)
+        path = write_run_reports(outcome, args.report)
         print(f"report: {path}")
         if path.with_name("report.html").is_file():
             print(f"report: {path.with_name('report.html')}")
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 class _Progress:
     """A live line on a terminal; a plain line every few seconds in CI logs."""
 
-    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.last = 0.0

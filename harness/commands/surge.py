@@ -6,7 +6,7 @@ there. docs/surge.md explains the load model, the stop rule and the metrics."""
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import secrets
 import shutil
 import sys
@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_atomic
 from harness.commands.common import add_connection_arguments
 from harness.errors import ExitCode
-from harness.scenario import write_json_atomic
+from harness.report_html import write_html_report
 from harness.surge.driver import Progress
 from harness.surge.metrics import format_table
 from harness.surge.plan import FAULT_NAMES, RETRY_POLICIES, SurgeSettings
@@ -212,13 +213,12 @@ def _print_outcome(outcome: SurgeOutcome) -> None:
 
 
 def _write_reports(outcome: SurgeOutcome, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / "report.json"
-    write_json_atomic(path, surge_report_json(outcome))
+    write_atomic(path, json.dumps(surge_report_json(outcome), indent=2) + "\n")
     summary = surge_json(outcome)
-    write_json_atomic(directory / "surge.json", summary)
+    write_atomic(directory / "surge.json", json.dumps(summary, indent=2) + "\n")
     if not outcome.report.valid and outcome.logs:
-        _write_text_atomic(directory / "target.log", outcome.logs)
+        write_atomic(directory / "target.log", outcome.logs)
     html = _write_html(outcome, directory, summary)
     if html is not None:
         print(f"html: {html}")
@@ -226,10 +226,6 @@ def _write_reports(outcome: SurgeOutcome, directory: Path) -> Path:
 
 
 def _write_html(outcome: SurgeOutcome, directory: Path, summary: dict[str, Any]) -> Path | None:
-    try:
-        from harness.report_html import write_html_report  # written alongside; may be absent
-    except ImportError:
-        return None
     assert outcome.history_path is not None
     try:
         return write_html_report(
@@ -248,13 +244,6 @@ def _write_html(outcome: SurgeOutcome, directory: Path, summary: dict[str, Any])
     except Exception as exc:  # noqa: BLE001 - a report must not hide the verdict
         print(f"coupon-chaos: warning: report.html not written: {exc}", file=sys.stderr)
         return None
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)
 
 
 class _Progress:

@@ -39,8 +39,7 @@ def minimize(
         for _ in range(2):
             tries += 1
             result = replay_once(deployment, pool, trial, f"cc-{run_id}-min{tries}", config)
-            broken = {str(v.invariant) for v in result.report.violations}
-            if not (broken & expected if expected else broken):
+            if not result.report.breaks_any(expected):
                 return False
         return True
 

@@ -33,13 +33,8 @@ class ReplayResult:
     @property
     def reproduced_runs(self) -> int:
         """Runs that broke at least one invariant the scenario expects (or any, if none named)."""
-        expected = set(self.scenario.expect)
-        count = 0
-        for result in self.results:
-            broken = {str(v.invariant) for v in result.report.violations}
-            if broken and (not expected or broken & expected):
-                count += 1
-        return count
+        expected = self.scenario.expect
+        return sum(1 for result in self.results if result.report.breaks_any(expected))
 
 
 def warm_up(

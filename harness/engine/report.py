@@ -1,21 +1,20 @@
-"""Result files of a run: ``report.json`` for machines, ``report.html`` for people, JUnit XML for
-CI dashboards.
+"""Result files of a run for machines: ``report.json``, the target's log and JUnit XML for CI
+dashboards. (``report.html``, for people, is a presentation layer on top of these:
+harness.report_html.for_run.)
 
-All are written atomically (temporary file, then rename), so a reader never sees half a file and
-an interrupted run never leaves a partial one.
+All are written atomically (harness.atomic), so a reader never sees half a file and an
+interrupted run never leaves a partial one.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import atomic_file, write_atomic
 from harness.engine.run import RunOutcome
-from harness.scenario import write_json_atomic
 
 
 def report_json(outcome: RunOutcome) -> dict[str, Any]:
@@ -44,26 +43,13 @@ def report_json(outcome: RunOutcome) -> dict[str, Any]:
 
 
 def write_report(outcome: RunOutcome, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``directory/report.json`` (and ``target.log`` when the run failed); return the
+    JSON's path."""
     path = directory / "report.json"
-    write_json_atomic(path, report_json(outcome))
+    write_atomic(path, json.dumps(report_json(outcome), indent=2) + "\n")
     if outcome.verdict == "fail" and outcome.logs:
-        _write_text_atomic(directory / "target.log", outcome.logs)
-    _write_html(outcome, directory)
+        write_atomic(directory / "target.log", outcome.logs)
     return path
-
-
-def _write_html(outcome: RunOutcome, directory: Path) -> None:
-    """report.html comes after report.json, and a failure to render it costs one line on stderr,
-    never the JSON (nor a stale page from an earlier run, which is removed)."""
-    try:
-        from harness.report_html.for_run import write_run_html
-
-        write_run_html(outcome, directory)
-    except Exception as exc:  # noqa: BLE001 - any rendering error, reported in one line
-        (directory / "report.html").unlink(missing_ok=True)
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"coupon-chaos: report.html not written: {reason}", file=sys.stderr)
 
 
 def junit_xml(outcome: RunOutcome) -> ET.Element:
@@ -106,20 +92,6 @@ def junit_xml(outcome: RunOutcome) -> ET.Element:
 def write_junit(outcome: RunOutcome, path: Path) -> Path:
     tree = ET.ElementTree(junit_xml(outcome))
     ET.indent(tree)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        tree.write(tmp, encoding="utf-8", xml_declaration=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as out:
+        tree.write(out, encoding="utf-8", xml_declaration=True)
     return path
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)

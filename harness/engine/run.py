@@ -292,7 +292,7 @@ def _choose_and_save(
     outcome.failure = failure
     outcome.scenario = scenario
     outcome.reproduced = score if score[1] else None
-    names = "+".join(sorted({str(v.invariant) for v in failure.report.violations}))
+    names = "+".join(sorted(failure.report.broken))
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{outcome.target}-{names}-seed{outcome.seed}")
     path = options.scenarios_dir / f"{stem}.json"
     outcome.scenario_path = save_scenario(scenario, path)
@@ -338,7 +338,7 @@ def _scenario_for(failure: ExampleResult, outcome: RunOutcome, options: RunOptio
         steps=list(failure.steps),
         seed=outcome.seed,
         client_timeout=options.client_timeout,
-        expect=sorted({str(v.invariant) for v in violations}),
+        expect=sorted(failure.report.broken),
         violation={
             "invariants": [
                 {"invariant": str(v.invariant), "detail": v.detail, "evidence": v.evidence}
@@ -364,7 +364,7 @@ def _summarize(ctx: SearchContext, failure: ExampleResult | None) -> list[Invari
     for invariant in ALL_INVARIANTS:
         name = str(invariant)
         c = counts.get(name, Counter())
-        if failure is not None and any(str(v.invariant) == name for v in failure.report.violations):
+        if failure is not None and name in failure.report.broken:
             status = "fail"
         elif c.get("pass"):
             status = "pass"

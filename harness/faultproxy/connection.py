@@ -15,9 +15,11 @@ import struct
 from collections.abc import Sequence
 from typing import Protocol
 
-from harness.faultproxy.link import EOF, Direction, Link, Stage, Waiters
+from harness.faultproxy.link import Link
 from harness.faultproxy.rng import SeedSource
-from harness.faultproxy.toxics import TOXIC_TYPES, Toxic
+from harness.faultproxy.stage import Stage, Toxic
+from harness.faultproxy.stream import EOF, Direction, Waiters
+from harness.faultproxy.toxics import TOXIC_TYPES
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 
@@ -208,7 +210,10 @@ class Connection:
         upstream = Side(self)
         try:
             host, port = split_host_port(self.owner.upstream)
-            await asyncio.get_running_loop().create_connection(lambda: upstream, host or None, port)
+            # The port may be a service name ("http"), which asyncio hands to getaddrinfo as Go's
+            # net.Dial would; typeshed only admits an int.
+            loop = asyncio.get_running_loop()
+            await loop.create_connection(lambda: upstream, host or None, port)  # type: ignore[call-overload]
         except (OSError, ValueError):
             return False
         self.upstream = upstream
@@ -232,12 +237,14 @@ class Connection:
     def _make_stage(self, link: Link, toxic: Toxic) -> Stage:
         key = (self.owner.name, toxic.name, self.ordinal, link.direction.value)
         seeds = self.owner.seeds
+        toxic_type = TOXIC_TYPES[toxic.type]
         return Stage(
             link,
             toxic,
+            behaviour=toxic_type.behaviour,
             roll=seeds.rng(*key, "toxicity").random(),
             rng=seeds.rng(*key, "behaviour"),
-            capacity=TOXIC_TYPES[toxic.type].buffer,
+            capacity=toxic_type.buffer,
         )
 
     # -- what the proxy does to its connections --------------------------------------------------

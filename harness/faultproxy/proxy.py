@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.faultproxy.connection import Connection, Side, split_host_port
-from harness.faultproxy.link import Direction
 from harness.faultproxy.rng import SeedSource
-from harness.faultproxy.toxics import Toxic
+from harness.faultproxy.stage import Toxic
+from harness.faultproxy.stream import Direction
 
 BACKLOG = 1024
 READ_BUFFER_SIZE = 1024 * 1024
@@ -63,6 +63,8 @@ async def bind_listener(listen: str) -> socket.socket:
             raise ListenError(f"listen tcp: lookup tcp/{port_text}: unknown port") from None
     if not 0 <= port <= 65535:
         raise ListenError(f"listen tcp: address {listen}: invalid port")
+    candidates: list[tuple[int, tuple[Any, ...]]]
+    """(address family, socket address) pairs to try binding, in order."""
     if host == "":
         candidates = [(socket.AF_INET6, ("::", port)), (socket.AF_INET, ("0.0.0.0", port))]
     elif _is_ip(host, socket.AF_INET):

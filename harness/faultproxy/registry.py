@@ -13,10 +13,11 @@ from typing import Any
 
 from harness.faultproxy import jsonio
 from harness.faultproxy.jsonio import BodyError
-from harness.faultproxy.link import Direction
 from harness.faultproxy.proxy import ListenError, Proxy, new_read_buffer
 from harness.faultproxy.rng import SeedSource
-from harness.faultproxy.toxics import TOXIC_TYPES, Toxic, ToxicType, freeze
+from harness.faultproxy.stage import Toxic
+from harness.faultproxy.stream import Direction
+from harness.faultproxy.toxics import TOXIC_TYPES, ToxicType, freeze
 
 
 class ApiError(Exception):

@@ -1,6 +1,6 @@
 """Toxiproxy's toxics: their attributes (names, Go types, units) and what each does to a stream.
 
-Every behaviour is a coroutine over a :class:`~harness.faultproxy.link.Stage`. Units follow
+Every behaviour is a coroutine over a :class:`~harness.faultproxy.stage.Stage`. Units follow
 Toxiproxy: latency/jitter/delay/timeout in milliseconds, slicer delay in microseconds, bandwidth
 rate in KB/s (1 KB = 1000 bytes), sizes in bytes. Randomness comes from the stage's own RNG, which
 the server derives from (seed, proxy, toxic, connection ordinal, direction), so a seeded run draws
@@ -11,44 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
-from harness.faultproxy.jsonio import float32_for_json
-from harness.faultproxy.link import EOF, RESET, Chunk, Direction, Stage, Terminal
-
-Behaviour = Callable[[Stage, Mapping[str, int]], Awaitable[None]]
+from harness.faultproxy.stage import Behaviour, Stage, pass_through
+from harness.faultproxy.stream import EOF, RESET, Chunk, Item, Terminal
 
 SMALL_BUFFER = 256 * 1024
 """Bytes a stage queues before the source is paused (small, so pacing toxics push back)."""
 LATENCY_BUFFER = 32 * 1024 * 1024
 """Latency holds everything read during the delay (Toxiproxy: 1024 chunks) so it does not cut
 throughput: at 100 ms and 100 MB/s that is 10 MB in flight."""
-
-
-@dataclass(frozen=True, slots=True)
-class Toxic:
-    """A toxic as the API stores it (shared by every connection of its proxy)."""
-
-    name: str
-    type: str
-    stream: str
-    """As the client wrote it (Toxiproxy echoes it back unchanged, e.g. "UPSTREAM")."""
-    direction: Direction
-    toxicity: float
-    attributes: Mapping[str, int]
-
-    def to_json(self) -> dict[str, Any]:
-        # Field order of Go's ToxicWrapper: attributes, name, type, stream, toxicity.
-        return {
-            "attributes": dict(self.attributes),
-            "name": self.name,
-            "type": self.type,
-            "stream": self.stream,
-            "toxicity": float32_for_json(self.toxicity),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +44,6 @@ def freeze(attributes: dict[str, int]) -> Mapping[str, int]:
 
 
 # -- behaviours ----------------------------------------------------------------------------------
-
-
-async def _passthrough(stage: Stage, _attrs: Mapping[str, int]) -> None:
-    """noop, and any toxic this connection's toxicity roll left out."""
-    while True:
-        item = await stage.take()
-        if type(item) is Terminal:
-            await stage.finish(item)
-            return
-        await stage.emit(item)
 
 
 async def _latency(stage: Stage, attrs: Mapping[str, int]) -> None:
@@ -133,7 +97,7 @@ async def _timeout(stage: Stage, attrs: Mapping[str, int]) -> None:
     # As in Toxiproxy, the clock restarts whenever data arrives (and is dropped); 0 = never close.
     timeout = attrs["timeout"] / 1000.0 if attrs["timeout"] > 0 else None
     while True:
-        item = await stage.take(timeout)
+        item = await stage.take_within(timeout)
         if item is None:
             await stage.finish(EOF)
             return
@@ -182,7 +146,7 @@ async def _slicer(stage: Stage, attrs: Mapping[str, int]) -> None:
             return
         data, t = memoryview(item.data), item.t
         for start, end in slice_offsets(len(data), average, variation, stage.rng):
-            rest = [Chunk(data[end:], t)] if end < len(data) else None
+            rest: list[Item] | None = [Chunk(data[end:], t)] if end < len(data) else None
             await stage.emit(Chunk(data[start:end], t), rest)
             if delay_us > 0:
                 await asyncio.sleep(delay_us / 1_000_000.0)
@@ -209,7 +173,7 @@ async def _limit_data(stage: Stage, attrs: Mapping[str, int]) -> None:
 TOXIC_TYPES: dict[str, ToxicType] = {
     t.name: t
     for t in (
-        ToxicType("noop", (), _passthrough),
+        ToxicType("noop", (), pass_through),
         ToxicType("latency", (("latency", "int64"), ("jitter", "int64")), _latency, LATENCY_BUFFER),
         ToxicType("bandwidth", (("rate", "int64"),), _bandwidth),
         ToxicType("slow_close", (("delay", "int64"),), _slow_close),
@@ -223,9 +187,3 @@ TOXIC_TYPES: dict[str, ToxicType] = {
         ToxicType("limit_data", (("bytes", "int64"),), _limit_data),
     )
 }
-
-
-def behaviour_for(type_name: str, *, active: bool) -> Behaviour:
-    if not active:
-        return _passthrough
-    return TOXIC_TYPES[type_name].behaviour

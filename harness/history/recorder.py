@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import msgspec
 
+from harness.atomic import atomic_file
 from harness.errors import UsageError
 from harness.history.record import NEMESIS, Op, OpType, gc_paused, op_from_parsed
 
@@ -105,14 +106,12 @@ class History:
 
     # -- files
     def write_jsonl(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
+        """Write the whole history to ``path`` atomically, one JSON object a line."""
+        with atomic_file(path) as out:
             if self.meta:
-                out.write(json.dumps({"meta": self.meta}) + "\n")
+                out.write(json.dumps({"meta": self.meta}).encode() + b"\n")
             for op in self.ops:
-                out.write(json.dumps(op.to_json()) + "\n")
-        tmp.replace(path)
+                out.write(json.dumps(op.to_json()).encode() + b"\n")
 
     @classmethod
     def read_jsonl(cls, path: Path) -> History:
@@ -185,9 +184,7 @@ def read_lines(content: bytes, path: Path) -> Read:
     return metas, ops
 
 
-try:  # a faster parser for the same JSON, where installed
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - orjson is a dependency
-    _fast_loads = json.loads
-
+_fast_loads = msgspec.json.decode
+"""The same JSON as ``json.loads``, faster; what it refuses (NaN, out-of-range floats) the
+line reader retries with ``json.loads``."""
 _decode_op_lines = msgspec.json.Decoder(Op).decode_lines

@@ -10,16 +10,30 @@ counters it has and says so.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.checkers.model import CheckReport, Status, Verdict
+from harness.engine.report import write_report
+from harness.engine.run import RunOutcome
 from harness.invariants import Invariant
-from harness.report_html.writer import write_html_report
+from harness.report_html.writer import REPORT_NAME, write_html_report
 
-if TYPE_CHECKING:
-    from harness.engine.run import RunOutcome
+
+def write_run_reports(outcome: RunOutcome, directory: Path) -> Path:
+    """``report.json`` (and the target's log) first, then ``report.html``; returns the JSON's
+    path. A page that cannot be rendered costs one line on stderr, never the JSON (nor leaves a
+    stale page of an earlier run, which is removed)."""
+    path = write_report(outcome, directory)
+    try:
+        write_run_html(outcome, directory)
+    except Exception as exc:  # noqa: BLE001 - any rendering error, reported in one line
+        (directory / REPORT_NAME).unlink(missing_ok=True)
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"coupon-chaos: report.html not written: {reason}", file=sys.stderr)
+    return path
 
 
 def write_run_html(outcome: RunOutcome, directory: Path) -> Path:

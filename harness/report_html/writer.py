@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.atomic import write_atomic
 from harness.checkers.model import CheckReport
 from harness.report_html.digest import CLASSES, HistoryDigest, digest_history
 from harness.report_html.evidence import proving_ops
@@ -75,7 +74,7 @@ def write_html_report(
             )
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / REPORT_NAME
-    _write_atomic(path, render(page))
+    write_atomic(path, render(page))
     return path
 
 
@@ -124,14 +123,3 @@ def _from_digest(page: PageInput, digest: HistoryDigest, history_path: Path | No
         (w.lane, w.what, f"{w.start / 1e9:.3f}", f"{(w.end or digest.end_time) / 1e9:.3f}")
         for w in digest.windows[:MAX_FAULT_ROWS]
     ]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -120,7 +120,9 @@ class Runtime(ABC):
         from the other side: by the harness for ``client``, by the target for ``store``."""
         return host, port
 
-    def __enter__(self) -> Runtime:
+    def __enter__(self) -> Self:
+        # Self, not Runtime: ``with DockerRuntime() as rt`` keeps the Docker-only members
+        # (start_fault_proxy, run_id, logs) visible to the type checker
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -52,13 +52,11 @@ def connect(timeout: float = 120.0) -> Any:
     Raises InfrastructureError (exit code 3) naming the engine's address and why it failed, e.g.
     ``Docker is unavailable at unix:///var/run/docker.sock: Connection refused``.
     """
-    try:
-        from docker.errors import DockerException
-
-        import docker
-    except ImportError:  # pragma: no cover - docker is a hard dependency
-        raise InfrastructureError("the Python docker package is not installed") from None
+    # imported here: the docker package is slow to import and only Docker runs need it
     import requests
+    from docker.errors import DockerException
+
+    import docker
 
     try:
         client = docker.from_env(timeout=int(timeout))

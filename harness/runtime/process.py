@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 SETPRIV = shutil.which("setpriv")
 
@@ -57,6 +58,19 @@ def wait_healthy_or_dead(
     return wait_until(lambda: dead() or answers_health(url), timeout, interval) and not dead()
 
 
+class RunAs(TypedDict, total=False):
+    """subprocess keyword arguments that run a child as another user (and that user's group)."""
+
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
+def run_as(user: int | None) -> RunAs:
+    """The arguments that run a child as ``user`` (none when ``user`` is None: as ourselves)."""
+    return {} if user is None else {"user": user, "group": user, "extra_groups": []}
+
+
 def spawn(
     argv: list[str],
     log_path: Path,
@@ -76,9 +90,6 @@ def spawn(
         argv = [SETPRIV, "--pdeathsig", "KILL", "--", *argv]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        extra: dict[str, object] = {}
-        if user is not None:
-            extra = {"user": user, "group": user, "extra_groups": []}
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -86,7 +97,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             cwd=cwd,
             env=env,
-            **extra,  # type: ignore[arg-type]
+            **run_as(user),
         )
 
 

@@ -12,7 +12,15 @@ from pathlib import Path
 
 from harness.errors import InfrastructureError
 from harness.runtime.base import StoreHandle
-from harness.runtime.process import free_port, port_open, spawn, tail, terminate, wait_until
+from harness.runtime.process import (
+    free_port,
+    port_open,
+    run_as,
+    spawn,
+    tail,
+    terminate,
+    wait_until,
+)
 
 NOBODY = 65534
 STORE_KINDS = ("redis", "postgres")
@@ -39,11 +47,6 @@ def postgres_bindir() -> Path | None:
         key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
     )
     return Path(candidates[-1]).parent if candidates else None
-
-
-def _as(user: int | None) -> dict[str, object]:
-    """subprocess arguments that run a child as ``user`` (and its group), if given."""
-    return {} if user is None else {"user": user, "group": user, "extra_groups": []}
 
 
 def store_available(kind: str) -> tuple[bool, str]:
@@ -81,10 +84,8 @@ class RedisStore(StoreHandle):
             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
             "--protected-mode", "no", "--daemonize", "no",
         ]  # fmt: skip
-        self.proc = spawn(argv, self.workdir / "redis.log")
-        if not wait_until(
-            lambda: port_open(self.host, self.port) or self.proc.poll() is not None, 15
-        ):
+        self.proc = proc = spawn(argv, self.workdir / "redis.log")
+        if not wait_until(lambda: port_open(self.host, self.port) or proc.poll() is not None, 15):
             pass
         if self.proc.poll() is not None or not port_open(self.host, self.port):
             self.stop()
@@ -129,12 +130,12 @@ class PostgresServer:
         data = self.root / "data"
         initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
         init = subprocess.run(
-            [*initdb, "-E", "UTF8"], capture_output=True, env=env, cwd=self.root, **_as(user)
+            [*initdb, "-E", "UTF8"], capture_output=True, env=env, cwd=self.root, **run_as(user)
         )
         if init.returncode != 0:
             self.stop()
-            detail = init.stderr.decode(errors="replace").strip().splitlines()[-1:]
-            raise InfrastructureError(f"initdb failed: {' '.join(detail)}")
+            last = init.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            raise InfrastructureError(f"initdb failed: {' '.join(last)}")
         argv = [
             str(bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-h", self.host,
             "-k", str(sockets), "-c", "fsync=off", "-c", "synchronous_commit=on",

@@ -1,6 +1,6 @@
 """Scenario files and the steps they hold; replayed by the executor in harness.engine."""
 
-from harness.scenario.file import Scenario, load_scenario, save_scenario, write_json_atomic
+from harness.scenario.file import Scenario, load_scenario, save_scenario
 from harness.scenario.steps import (
     Burst,
     Claim,
@@ -30,5 +30,4 @@ __all__ = [
     "save_scenario",
     "step_claims",
     "step_from_json",
-    "write_json_atomic",
 ]

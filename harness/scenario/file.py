@@ -7,13 +7,12 @@ it replays across versions and can be read, edited and kept in a regression fold
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from harness import __version__
+from harness.atomic import write_atomic
 from harness.errors import UsageError
 from harness.scenario.steps import Step, step_from_json
 
@@ -104,7 +103,7 @@ class Scenario:
         )
 
 
-def _nonneg_int(value: Any) -> bool:
+def _nonneg_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
@@ -125,18 +124,5 @@ def load_scenario(path: Path) -> Scenario:
 
 def save_scenario(scenario: Scenario, path: Path) -> Path:
     """Write atomically (temp file + rename) so a crash never leaves half a scenario."""
-    write_json_atomic(path, scenario.to_json())
+    write_atomic(path, json.dumps(scenario.to_json(), indent=2) + "\n")
     return path
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2)
-            out.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

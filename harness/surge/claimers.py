@@ -22,6 +22,7 @@ from harness.client import (
     HttpClaimAdapter,
     OutcomeType,
     Reason,
+    claim_or_indeterminate,
     classify_claim_response,
 )
 from harness.errors import UsageError
@@ -92,7 +93,7 @@ class HttpClaimer:
         except (ConnectionClosed, OSError) as exc:
             self._drop()
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=str(exc) or repr(exc))
-        return classify_claim_response(status, answer, request)
+        return classify_claim_response(status, answer)
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -127,7 +128,7 @@ class AdapterClaimers:
         adapter = await self._free.get()
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                self._executor, _adapter_claim, adapter, request
+                self._executor, claim_or_indeterminate, adapter, request
             )
         finally:
             self._free.put_nowait(adapter)
@@ -136,13 +137,6 @@ class AdapterClaimers:
         self._executor.shutdown(wait=True, cancel_futures=True)
         for adapter in self._all:
             adapter.close()
-
-
-def _adapter_claim(adapter: ClaimAdapter, request: ClaimRequest) -> ClaimOutcome:
-    try:
-        return adapter.claim(request)
-    except Exception as exc:  # noqa: BLE001 - the contract says never raise; unknown outcome
-        return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=f"adapter raised {exc!r}"[:300])
 
 
 class ClaimTransport:

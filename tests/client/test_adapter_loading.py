@@ -1,5 +1,6 @@
 """--adapter module:Class plugs a user's adapter into a run."""
 
+import json
 import os
 import subprocess
 import sys
@@ -47,3 +48,21 @@ def test_bad_adapter_on_the_command_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "cannot import nope" in result.stderr
+
+
+def test_an_adapter_whose_claim_raises_records_indeterminate_claims(tmp_path):
+    """The contract says claim never raises; a user's adapter that does is recorded as info
+    (as surge does), not a traceback that ends the run."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--adapter", "user_adapter:RaisingAdapter",
+         "--target", "reference-sqlite", "--budget", "8", "--seed", "1", "--report", str(out)],
+        capture_output=True, text=True, timeout=240, env=env,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    stats = json.loads((out / "report.json").read_text())["stats"]
+    assert stats["claims_by_type"].get("info", 0) > 0, stats
+    assert set(stats["claims_by_type"]) == {"info"}, stats
+    assert set(stats["claims_by_reason"]) == {"reset"}, stats

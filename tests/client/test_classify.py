@@ -4,9 +4,7 @@ import json
 
 import pytest
 
-from harness.client import ClaimRequest, OutcomeType, Reason, classify_claim_response
-
-REQ = ClaimRequest("c", "u1", "k1")
+from harness.client import OutcomeType, Reason, classify_claim_response
 
 
 def body(obj) -> bytes:
@@ -15,7 +13,7 @@ def body(obj) -> bytes:
 
 @pytest.mark.parametrize("status", [200, 201])
 def test_grant_with_code_is_ok(status):
-    out = classify_claim_response(status, body({"coupon_code": "X1", "user_id": "u1"}), REQ)
+    out = classify_claim_response(status, body({"coupon_code": "X1", "user_id": "u1"}))
     assert out.type is OutcomeType.OK
     assert out.coupon_code == "X1"
     assert out.reason is Reason.GRANTED
@@ -25,7 +23,7 @@ def test_grant_with_code_is_ok(status):
     "raw", [b"", b"not json", body({"coupon_code": ""}), body(["X"]), body({"code": "X"})]
 )
 def test_2xx_without_a_code_is_indeterminate(raw):
-    out = classify_claim_response(201, raw, REQ)
+    out = classify_claim_response(201, raw)
     assert out.type is OutcomeType.INFO
     assert out.reason is Reason.MALFORMED
 
@@ -44,7 +42,7 @@ def test_2xx_without_a_code_is_indeterminate(raw):
     ],
 )
 def test_definite_answers_are_fail(status, payload, reason):
-    out = classify_claim_response(status, body(payload), REQ)
+    out = classify_claim_response(status, body(payload))
     assert out.type is OutcomeType.FAIL
     assert out.reason is reason
 
@@ -54,6 +52,6 @@ def test_definite_answers_are_fail(status, payload, reason):
     [(503, b""), (503, body({"error": "store_timeout"})), (500, b"boom"), (502, b""), (504, b"")],
 )
 def test_5xx_without_overloaded_is_indeterminate(status, raw):
-    out = classify_claim_response(status, raw, REQ)
+    out = classify_claim_response(status, raw)
     assert out.type is OutcomeType.INFO
     assert out.reason is Reason.SERVER_ERROR

@@ -24,11 +24,10 @@ import pytest
 from PIL import Image, ImageStat
 
 from harness.checkers import CheckReport, Status, Verdict, check_history
-from harness.engine.report import write_report
 from harness.engine.run import InvariantSummary, RunOutcome
 from harness.history import History
 from harness.invariants import ALL_INVARIANTS, Invariant
-from harness.report_html import write_html_report
+from harness.report_html import for_run, write_html_report
 
 HOSTILE_USER = '<script>alert("pwned")</script>'
 HOSTILE_KEY = 'k2"><img src=x onerror=alert(1)>'
@@ -388,7 +387,7 @@ def _outcome(verdict: str = "pass") -> RunOutcome:
 
 
 def test_a_passing_run_gets_a_page_from_its_counters(tmp_path: Path) -> None:
-    json_path = write_report(_outcome(), tmp_path)
+    json_path = for_run.write_run_reports(_outcome(), tmp_path)
     page = (tmp_path / "report.html").read_text()
     assert json.loads(json_path.read_text())["verdict"] == "pass"
     assert "PASS" in page and "a passing run keeps no history" in page
@@ -398,14 +397,12 @@ def test_a_passing_run_gets_a_page_from_its_counters(tmp_path: Path) -> None:
 def test_a_rendering_failure_keeps_report_json_and_costs_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import harness.report_html.for_run as for_run
-
     def broken(outcome: RunOutcome, directory: Path) -> Path:
         raise RuntimeError("no fonts\nat all")
 
     (tmp_path / "report.html").write_text("stale page of an earlier run")
     monkeypatch.setattr(for_run, "write_run_html", broken)
-    json_path = write_report(_outcome(), tmp_path)
+    json_path = for_run.write_run_reports(_outcome(), tmp_path)
     assert json.loads(json_path.read_text())["verdict"] == "pass"
     assert not (tmp_path / "report.html").exists()
     err = capsys.readouterr().err
