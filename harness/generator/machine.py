@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from harness.errors import InfrastructureError
+from harness.faults.model import PATHS, DownFault
+from harness.faults.process import ProcessAction
 from harness.generator import strategies as gen
 from harness.scenario.steps import (
     Burst,
@@ -52,9 +54,12 @@ class ChaosMachine(RuleBasedStateMachine):
         self.keys: dict[str, str] = {}
         """idempotency key -> user, for every claim generated so far."""
         self._next_key = 0
-        self.paths: list[str] = sorted(self.ctx.deployment.paths)
-        self.process_faults = self.ctx.deployment.target is not None
-        self.partitions = bool(getattr(self.ctx.deployment.target, "can_partition", False))
+        # Draw only what this deployment's nemesis carries out: faults on proxied paths, process
+        # faults if it controls the target, container faults if it can partition it.
+        handles = self.ctx.deployment.handles
+        self.paths: list[str] = [p for p in PATHS if handles(NetworkFaultStep(DownFault(path=p)))]
+        self.process_faults = all(handles(ProcessFault(a)) for a in gen.PROCESS_DRAWS)
+        self.partitions = all(handles(ProcessFault(a)) for a in gen.CONTAINER_DRAWS)
 
     def new_key(self, user: str) -> str:
         self._next_key += 1
@@ -137,13 +142,13 @@ class ChaosMachine(RuleBasedStateMachine):
         self.execute(Heal(path))
 
     @precondition(lambda self: self.process_faults)
-    @rule(action=st.sampled_from(gen.PROCESS_ACTIONS))
-    def process_fault(self, action: str) -> None:
+    @rule(action=st.sampled_from(gen.PROCESS_DRAWS))
+    def process_fault(self, action: ProcessAction) -> None:
         self.execute(ProcessFault(action))
 
     @precondition(lambda self: self.partitions)
-    @rule(action=st.sampled_from(gen.PARTITION_ACTIONS))
-    def partition(self, action: str) -> None:
+    @rule(action=st.sampled_from(gen.CONTAINER_DRAWS))
+    def partition(self, action: ProcessAction) -> None:
         self.execute(ProcessFault(action))
 
     @rule(ms=gen.waits_ms)

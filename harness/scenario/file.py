@@ -11,7 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from harness import __version__
 from harness.errors import UsageError
@@ -104,7 +104,7 @@ class Scenario:
         )
 
 
-def _nonneg_int(value: Any) -> bool:
+def _nonneg_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
