@@ -92,6 +92,7 @@ def replay_scenario_file(
                     run_id=secrets.token_hex(3),
                     repeat=repeat,
                     config=ExampleConfig(client_timeout=scenario.client_timeout),
+                    source=str(path),
                 )
             finally:
                 pool.close()

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 run_id=secrets.token_hex(3),
                 repeat=args.repeat,
                 config=ExampleConfig(client_timeout=scenario.client_timeout),
+                source=str(args.scenario),
             )
         finally:
             pool.close()

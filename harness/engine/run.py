@@ -191,7 +191,9 @@ def _replay_saved(
     config: ExampleConfig,
 ) -> tuple[Path, Scenario, ExampleResult] | None:
     for n, (path, scenario) in enumerate(saved):
-        result = replay(deployment, pool, scenario, run_id=f"{run_id}s{n}", config=config)
+        result = replay(
+            deployment, pool, scenario, run_id=f"{run_id}s{n}", config=config, source=str(path)
+        )
         if result.results[0].violated:
             return path, scenario, result.results[0]
     return None
