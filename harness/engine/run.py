@@ -123,7 +123,7 @@ def execute_run(
         admission_limit=options.admission_limit,
         adapter=options.adapter,
     )
-    example_config = ExampleConfig(client_timeout=options.client_timeout)
+    example_config = ExampleConfig()
     regressions = _saved_scenarios(options)
     with deploy(config) as deployment:
         pool = ClientPool(deployment.adapter_factory)
@@ -254,7 +254,7 @@ def _choose_and_save(
                 scenario,
                 run_id=f"{run_id}m",
                 seconds=options.minimize_seconds,
-                config=ExampleConfig(client_timeout=options.client_timeout),
+                config=ExampleConfig(),
             )
         result = replay(
             deployment,
