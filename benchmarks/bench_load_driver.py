@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from harness.client import CampaignSpec, HttpClaimAdapter  # noqa: E402
 from harness.history import History  # noqa: E402
-from harness.nemesis import Nemesis  # noqa: E402
+from harness.nemesis import compose  # noqa: E402
 from harness.surge.claimers import ClaimTransport  # noqa: E402
 from harness.surge.driver import SurgeDriver  # noqa: E402
 from harness.surge.metrics import compute_metrics  # noqa: E402
@@ -150,9 +150,7 @@ def run_driver(url: str, connections: int, seconds: float, workdir: Path) -> flo
 
     transport = ClaimTransport(factory, settings.client_timeout)
     control = factory()
-    driver = SurgeDriver(
-        settings, campaign, history, transport, control, Nemesis(history, None, None)
-    )
+    driver = SurgeDriver(settings, campaign, history, transport, control, compose())
 
     async def go() -> None:
         try:

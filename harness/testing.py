@@ -91,7 +91,8 @@ def replay_scenario_file(
                     scenario,
                     run_id=secrets.token_hex(3),
                     repeat=repeat,
-                    config=ExampleConfig(client_timeout=scenario.client_timeout),
+                    config=ExampleConfig(),
+                    source=str(path),
                 )
             finally:
                 pool.close()

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
                 scenario,
                 run_id=secrets.token_hex(3),
                 repeat=args.repeat,
-                config=ExampleConfig(client_timeout=scenario.client_timeout),
+                config=ExampleConfig(),
+                source=str(args.scenario),
             )
         finally:
             pool.close()

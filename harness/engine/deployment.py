@@ -23,7 +23,17 @@ from urllib.parse import urlsplit
 from harness.client import ClaimAdapter, HttpClaimAdapter
 from harness.errors import InfrastructureError, UsageError
 from harness.history import History
-from harness.nemesis import Nemesis
+from harness.nemesis import (
+    Nemesis,
+    NetworkNemesis,
+    PartitionNemesis,
+    ProcessNemesis,
+    can_partition,
+    check_steps,
+    compose,
+)
+from harness.nemesis.base import FaultStep
+from harness.scenario.steps import Step
 
 RUNTIMES = ("local", "external", "docker")
 
@@ -61,9 +71,27 @@ class Deployment:
     """Every process's logs (the Docker runtime: each container's), when there are several."""
 
     def nemesis(self, history: History) -> Nemesis:
-        """The fault injector for one history: this deployment's proxies and target, its
-        actions recorded in ``history`` (an :class:`Example`'s ``nemesis_factory``)."""
-        return Nemesis(history, self.faults, self.target, self.paths)
+        """The fault injector for one history (an :class:`Example`'s ``nemesis_factory``): the
+        nemeses this deployment supports, composed in heal order — network faults on its
+        proxied paths, partitions if its target can be partitioned (a container), process faults
+        if it controls the target (not an external service)."""
+        nemeses: list[Nemesis] = []
+        if self.faults is not None:
+            nemeses.append(NetworkNemesis(history, self.faults, self.paths))
+        if self.target is not None:
+            if can_partition(self.target):
+                nemeses.append(PartitionNemesis(history, self.target))
+            nemeses.append(ProcessNemesis(history, self.target))
+        return compose(*nemeses)
+
+    def handles(self, step: FaultStep) -> bool:
+        """Whether this deployment's nemesis can carry ``step`` out."""
+        return self.nemesis(History()).handles(step)
+
+    def check_steps(self, steps: list[Step], source: str = "scenario") -> None:
+        """A step this deployment cannot carry out is a usage error (one line naming it), found
+        before anything runs: a scenario saved on another runtime, or by hand."""
+        check_steps(self.nemesis(History()), steps, source)
 
     def logs(self, tail: int = 50) -> str:
         if self.all_logs is not None:

@@ -84,7 +84,6 @@ class ExampleResult:
 
 @dataclass
 class ExampleConfig:
-    client_timeout: float = 1.0
     settle: float = 0.2
     """Quiet time after healing before the drain, so queued requests land."""
     settle_after_info: float = 0.6
@@ -105,9 +104,6 @@ class Example:
         self.history = History(self.config.history_path, meta={"campaign": self.campaign.to_json()})
         self.nemesis = self.nemesis_factory(self.history)
         self.steps: list[Step] = []
-        self._keys = 0
-        self.attempted: dict[str, str] = {}
-        """idempotency key -> user, for every key claimed so far (what a retry may repeat)."""
         self.indeterminate: set[str] = set()
         self._began = False
 
@@ -121,10 +117,6 @@ class Example:
             raise InfrastructureError(f"could not create the campaign: {exc.message}") from None
         self.history.complete(invoke, OpType.OK)
         self._began = True
-
-    def new_key(self) -> str:
-        self._keys += 1
-        return f"k{self._keys}"
 
     def run(self, step: Step) -> list[ClaimOutcome]:
         self.steps.append(step)
@@ -155,10 +147,8 @@ class Example:
     def _claim(self, client: int, user: str, key: str, f: str = OpFunction.CLAIM) -> ClaimOutcome:
         recorded = RecordedClient(self.pool.adapter(client), self.history, f"c{client}")
         outcome = recorded.claim(ClaimRequest(self.campaign.campaign_id, user, key), f)
-        if f == OpFunction.CLAIM:
-            self.attempted.setdefault(key, user)
-            if outcome.type is OutcomeType.INFO:
-                self.indeterminate.add(key)
+        if f == OpFunction.CLAIM and outcome.type is OutcomeType.INFO:
+            self.indeterminate.add(key)
         return outcome
 
     def _burst(self, step: Burst) -> list[ClaimOutcome]:

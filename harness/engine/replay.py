@@ -87,9 +87,15 @@ def replay(
     repeat: int = 1,
     config: ExampleConfig | None = None,
     warm: bool = True,
+    source: str = "scenario",
 ) -> ReplayResult:
     """Replay ``repeat`` times, each on a fresh campaign; first :func:`warm_up` unless ``warm``
-    is false (the run's own confirmation: its deployment has been busy all along)."""
+    is false (the run's own confirmation: its deployment has been busy all along).
+
+    First of all, a step this deployment cannot carry out (a partition on a runtime that cannot
+    partition, a fault on a path without a proxy) is a UsageError naming ``source``, the step
+    and why: before the warm-up, so nothing has run."""
+    deployment.check_steps(scenario.steps, source)
     if warm:
         warm_up(deployment, pool, scenario, f"cc-{run_id}-warmup", config)
     results = [

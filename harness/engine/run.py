@@ -135,7 +135,7 @@ def execute_run(
         admission_limit=options.admission_limit,
         adapter=options.adapter,
     )
-    example_config = ExampleConfig(client_timeout=options.client_timeout)
+    example_config = ExampleConfig()
     regressions = _saved_scenarios(options)
     with deploy(config) as deployment:
         pool = ClientPool(deployment.adapter_factory)
@@ -203,7 +203,9 @@ def _replay_saved(
     config: ExampleConfig,
 ) -> tuple[Path, Scenario, ExampleResult] | None:
     for n, (path, scenario) in enumerate(saved):
-        result = replay(deployment, pool, scenario, run_id=f"{run_id}s{n}", config=config)
+        result = replay(
+            deployment, pool, scenario, run_id=f"{run_id}s{n}", config=config, source=str(path)
+        )
         if result.results[0].violated:
             return path, scenario, result.results[0]
     return None
@@ -264,7 +266,7 @@ def _choose_and_save(
                 scenario,
                 run_id=f"{run_id}m",
                 seconds=options.minimize_seconds,
-                config=ExampleConfig(client_timeout=options.client_timeout),
+                config=ExampleConfig(),
             )
         result = replay(
             deployment,

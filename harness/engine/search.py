@@ -1,5 +1,6 @@
 """The search: run the chaos state machine in seeded chunks until the budget is spent or an
-invariant breaks, then let Hypothesis shrink the failure within a bounded time."""
+invariant breaks, then let Hypothesis shrink the failure within a bounded time. An
+infrastructure failure ends it at once (:class:`~harness.engine.machine.SearchAborted`)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from harness.client import CampaignSpec
 from harness.engine.deployment import Deployment
 from harness.engine.example import ClientPool, Example, ExampleConfig, ExampleResult
-from harness.errors import InfrastructureError
-from harness.generator.machine import make_machine
+from harness.engine.machine import SearchAborted, make_machine
 from harness.generator.profiles import Profile
 from harness.history import OpType
 
@@ -70,7 +70,6 @@ class SearchContext:
     progress: Progress | None = None
     failures: list[ExampleResult] = field(default_factory=list)
     stats: SearchStats = field(default_factory=SearchStats)
-    infra_error: InfrastructureError | None = None
     shrink_deadline: float | None = None
     verdict_counts: dict[str, Counter[str]] = field(default_factory=dict)
     """Per invariant: how many examples passed, failed or could not decide it."""
@@ -79,8 +78,6 @@ class SearchContext:
     def should_run_example(self) -> bool:
         """False once the budget is spent (or shrinking has taken its time), except for the final
         re-run Hypothesis makes of the minimal failing example."""
-        if self.infra_error is not None:
-            return False
         now = time.monotonic()
         if self.failures:
             if self.shrink_deadline is not None and now > self.shrink_deadline:
@@ -130,6 +127,10 @@ def search(
 
     Chunk ``i`` runs with Hypothesis seed ``seed * 1_000_003 + i``, so a run is reproducible from
     its seed as far as the service's own timing allows.
+
+    An InfrastructureError raised in an example ends the search at once, unshrunk: it is raised
+    from here, unless a violation was found already (while shrinking it), which is then what the
+    search returns.
     """
     ctx = SearchContext(
         deployment=deployment,
@@ -142,7 +143,7 @@ def search(
     )
     machine = make_machine(ctx)
     chunk = 0
-    while time.monotonic() < ctx.deadline and not ctx.failures and ctx.infra_error is None:
+    while time.monotonic() < ctx.deadline and not ctx.failures:
 
         def factory() -> object:
             return machine()
@@ -150,12 +151,27 @@ def search(
         hypothesis_seed(seed * 1_000_003 + chunk)(factory)
         try:
             run_state_machine_as_test(factory, settings=profile.hypothesis_settings())
-        except Exception:
+        except BaseException as exc:
             # A violation (or a flaky one that did not re-fail) ends the search; our own record of
-            # failing examples is what counts, not Hypothesis's report. Anything else is a bug.
-            if not ctx.failures and ctx.infra_error is None:
-                raise
+            # failing examples is what counts, not Hypothesis's report. An infrastructure error
+            # without a violation is the run's answer; anything else is a bug or an interrupt.
+            aborted = _aborted(exc)
+            if ctx.failures and (aborted is not None or isinstance(exc, Exception)):
+                break
+            if aborted is not None:
+                raise aborted.error from None
+            raise
         chunk += 1
-    if ctx.infra_error is not None and not ctx.failures:
-        raise ctx.infra_error
     return ctx
+
+
+def _aborted(exc: BaseException) -> SearchAborted | None:
+    """The SearchAborted that ``exc`` is, or that Hypothesis grouped with other failures."""
+    if isinstance(exc, SearchAborted):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        matched, _ = exc.split(SearchAborted)
+        while isinstance(matched, BaseExceptionGroup):
+            matched = matched.exceptions[0]  # type: ignore[assignment]
+        return matched if isinstance(matched, SearchAborted) else None
+    return None

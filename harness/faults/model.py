@@ -21,7 +21,7 @@ from harness.errors import UsageError
 
 Path = Literal["client", "store"]
 Stream = Literal["upstream", "downstream"]
-PATHS: tuple[str, ...] = ("client", "store")
+PATHS: tuple[Path, ...] = ("client", "store")
 STREAMS: tuple[str, ...] = ("upstream", "downstream")
 
 

@@ -1,4 +1,5 @@
-"""What to do next: Hypothesis strategies, the chaos state machine and its settings profiles."""
+"""What to draw: Hypothesis strategies and settings profiles (the chaos state machine that
+executes them is engine code: harness.engine.machine)."""
 
 from harness.generator.profiles import PROFILES, Profile
 

@@ -11,6 +11,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness.faults.model import NetworkFault, fault_from_json
+from harness.faults.process import ProcessAction
+
 USERS = tuple(f"u{i}" for i in range(8))
 
 stocks = st.one_of(st.integers(0, 3), st.integers(1, 12))
@@ -19,13 +22,35 @@ users = st.sampled_from(USERS)
 burst_sizes = st.one_of(st.integers(2, 6), st.integers(2, 24))
 waits_ms = st.sampled_from([50, 200, 700])
 
-PROCESS_ACTIONS = ("crash", "crash", "kill", "start", "restart", "pause", "resume")
-PARTITION_ACTIONS = ("partition", "reconnect", "stop")
-"""Drawn only where the runtime runs containers (it can partition them): a partition and its
-undoing, and a graceful stop (``docker stop``: TERM, then KILL after the grace period)."""
+PROCESS_DRAWS: tuple[ProcessAction, ...] = (
+    ProcessAction.CRASH,
+    ProcessAction.CRASH,
+    ProcessAction.KILL,
+    ProcessAction.START,
+    ProcessAction.RESTART,
+    ProcessAction.PAUSE,
+    ProcessAction.RESUME,
+)
+"""What the process-fault rule samples from, in this order (a crash twice as likely as each of
+the others): the actions that need no container."""
+CONTAINER_DRAWS: tuple[ProcessAction, ...] = (
+    ProcessAction.PARTITION,
+    ProcessAction.RECONNECT,
+    ProcessAction.STOP,
+)
+"""Sampled only where the target runs in a container (``ProcessAction.needs_container``): a
+partition and its undoing, and a graceful stop (``docker stop``: TERM, then KILL after the grace
+period). The order and the weights are the generator's; what each action does is the
+vocabulary's."""
 
 
-def network_faults(paths: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+def network_faults(paths: list[str]) -> st.SearchStrategy[NetworkFault]:
+    """A network fault on one of ``paths``. Drawn as the JSON ``harness.faults`` reads, then
+    parsed, so what is drawn (and how it shrinks) is what it always was."""
+    return network_fault_json(paths).map(fault_from_json)
+
+
+def network_fault_json(paths: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     """A network fault as the JSON harness.faults reads (``fault_from_json``)."""
     path = st.sampled_from(sorted(paths))
     stream = st.sampled_from(["downstream", "upstream"])

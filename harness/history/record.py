@@ -37,6 +37,8 @@ class OpFunction(StrEnum):
     """value: the fault's JSON description (see harness.faults)."""
     HEAL = "heal"
     """value: which fault (or "all") was healed."""
+    PROCESS = "process"
+    """value: {"action": ...}, a harness.faults.process.ProcessAction on the target."""
     DRAIN = "drain"
     """A claim made by the final drain after all faults healed (fresh users); value as CLAIM."""
     READ = "read"

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.faults.windows import PROCESS_LANE, FaultWindow, FaultWindows, network_lane
+
 CLASSES: tuple[str, ...] = (
     "granted",
     "limit",
@@ -38,13 +40,10 @@ _REASON_CLASS = {
 OUTCOMES: tuple[str, ...] = ("ok", "fail", "info")
 """Completion types of a claim, the latency histogram's stacks."""
 
-LANES: tuple[str, ...] = ("client network", "store network", "process")
+LANES: tuple[str, ...] = (network_lane("client"), network_lane("store"), PROCESS_LANE)
 """Where a fault hits; each lane is shaded in its own colour on the timeline."""
 
 _CLAIM_FUNCTIONS = frozenset({"claim", "drain"})
-_PROCESS_DOWN = frozenset({"kill", "stop", "pause", "partition"})
-_PROCESS_UP = frozenset({"start", "restart", "resume", "reconnect"})
-_PROCESS_BLIP = frozenset({"crash", "restart"})
 
 
 def answer_class(reason: object, op_type: str) -> int:
@@ -53,16 +52,6 @@ def answer_class(reason: object, op_type: str) -> int:
     if found is not None:
         return found
     return 0 if op_type == "ok" else len(CLASSES) - 1
-
-
-@dataclass
-class FaultWindow:
-    lane: str
-    what: str
-    start: int
-    """Nanoseconds since the history began."""
-    end: int | None = None
-    """None while open; closed at the end of the history when never healed."""
 
 
 @dataclass
@@ -84,6 +73,7 @@ class HistoryDigest:
     claim_latencies: array[int] = field(default_factory=lambda: array("q"))
     """... and its latency (ns; -1 when the invoke time is unknown)."""
     windows: list[FaultWindow] = field(default_factory=list)
+    """Faults in force for a while (:mod:`harness.faults.windows`), by start."""
     blips: list[tuple[int, str]] = field(default_factory=list)
     """Instant process events (crash, restart): time and action."""
     wanted: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -103,7 +93,7 @@ def digest_history(path: Path, wanted: Iterable[int] = ()) -> HistoryDigest:
     """
     digest = HistoryDigest()
     want = set(wanted)
-    open_windows: dict[str, list[FaultWindow]] = {}
+    faults = FaultWindows()
     decode = json.JSONDecoder().raw_decode  # a third faster than json.loads per line
     with path.open("r", encoding="utf-8", errors="replace") as lines:
         for line in lines:
@@ -114,12 +104,14 @@ def digest_history(path: Path, wanted: Iterable[int] = ()) -> HistoryDigest:
                 if "index" not in data and isinstance(data.get("meta"), dict):
                     digest.meta.update(data["meta"])
                     continue
-                _take(digest, data, want, open_windows)
+                _take(digest, data, want, faults)
             except (ValueError, KeyError, TypeError, AttributeError):
                 digest.malformed += 1
-    for window in digest.windows:
-        if window.end is None:
-            window.end = digest.end_time
+    for window in faults.finish(digest.end_time):
+        if window.instant:
+            digest.blips.append((window.start, window.what))
+        else:
+            digest.windows.append(window)
     return digest
 
 
@@ -127,7 +119,7 @@ def _take(
     digest: HistoryDigest,
     data: dict[str, Any],
     want: set[int],
-    open_windows: dict[str, list[FaultWindow]],
+    faults: FaultWindows,
 ) -> None:
     index = int(data["index"])
     op_type = str(data["type"])
@@ -151,39 +143,4 @@ def _take(
         digest.campaigns += 1
         digest.stock += int(value.get("stock") or 0)
     elif data.get("process") == "nemesis" and op_type != "fail":
-        at = int(data.get("invoke_time") or time)
-        _nemesis(digest, f, value, at, open_windows)
-
-
-def _nemesis(
-    digest: HistoryDigest,
-    f: str,
-    value: dict[str, Any],
-    at: int,
-    open_windows: dict[str, list[FaultWindow]],
-) -> None:
-    """A fault opens a window on its lane, a heal closes the lanes it names; process actions
-    that take the target down open a window until it is back, crash and restart are instants."""
-    if f == "fault":
-        path = str(value.get("path", "client"))
-        lane = "store network" if path == "store" else "client network"
-        window = FaultWindow(lane, str(value.get("kind", "fault")), at)
-        digest.windows.append(window)
-        open_windows.setdefault(lane, []).append(window)
-    elif f == "heal":
-        path = str(value.get("path", "all"))
-        lanes = ("client network", "store network") if path == "all" else (f"{path} network",)
-        for lane in lanes:
-            for window in open_windows.pop(lane, []):
-                window.end = at
-    elif f == "process":
-        action = str(value.get("action", ""))
-        if action in _PROCESS_UP:
-            for window in open_windows.pop("process", []):
-                window.end = at
-        if action in _PROCESS_DOWN and not open_windows.get("process"):
-            window = FaultWindow("process", action, at)
-            digest.windows.append(window)
-            open_windows["process"] = [window]
-        elif action in _PROCESS_BLIP:
-            digest.blips.append((at, action))
+        faults.observe(f, value, int(data.get("invoke_time") or time))

@@ -6,17 +6,14 @@ executor, so a saved scenario is exactly what the generator did, not a descripti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from harness.errors import UsageError
-from harness.faults.model import fault_from_json
+from harness.faults.model import PATHS, NetworkFault, fault_from_json
+from harness.faults.process import ProcessAction
 
-PROCESS_ACTIONS = (
-    "crash", "kill", "start", "stop", "restart", "pause", "resume", "partition", "reconnect",
-)  # fmt: skip
-"""crash = kill -9 then start again on the same data; partition = cut the target's container off
-its network (Docker runtime only), reconnect undoes it; the others do one thing each."""
+HEAL_PATHS: tuple[str, ...] = ("all", *PATHS)
 
 BURST_MODES = ("distinct-users", "same-user", "same-key", "mixed")
 
@@ -75,11 +72,11 @@ class NetworkFaultStep:
     """Apply a network fault (a toxic or a downed proxy) on the client or store path."""
 
     kind: ClassVar[str] = "fault"
-    fault: dict[str, Any]
-    """The fault's JSON as ``harness.faults`` writes it (``{"kind": "latency", "path": ...}``)."""
+    fault: NetworkFault
+    """Parsed once, when the step is made or loaded; the nemesis applies it as it is."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.kind, "fault": dict(self.fault)}
+        return {"op": self.kind, "fault": self.fault.to_json()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +92,17 @@ class Heal:
 
 @dataclass(frozen=True, slots=True)
 class ProcessFault:
-    """Act on the target's process or container: crash, kill, start, stop, restart, pause,
-    resume."""
+    """Act on the target's process or container (see :class:`ProcessAction`)."""
 
     kind: ClassVar[str] = "process"
-    action: str
+    action: ProcessAction
+
+    def __post_init__(self) -> None:
+        # ProcessFault("kill") is accepted and stored typed; an unknown name is a ValueError
+        object.__setattr__(self, "action", ProcessAction(self.action))
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.kind, "action": self.action}
+        return {"op": self.kind, "action": self.action.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,22 +147,21 @@ def step_from_json(data: Any, where: str = "step") -> Step:
             if not isinstance(fault, dict) or "kind" not in fault:
                 raise UsageError(f"{where}: fault needs an object 'fault' with a 'kind'")
             try:
-                fault_from_json(fault)
+                return NetworkFaultStep(fault_from_json(fault))
             except UsageError as exc:
                 raise UsageError(f"{where}: {exc.message}") from None
-            return NetworkFaultStep(fault=dict(fault))
         if op == "heal":
             path = data.get("path", "all")
-            if path not in ("all", "client", "store"):
+            if path not in HEAL_PATHS:
                 raise UsageError(f"{where}: heal path must be all, client or store")
             return Heal(path=path)
         if op == "process":
             action = data.get("action")
-            if action not in PROCESS_ACTIONS:
+            if not isinstance(action, str) or action not in tuple(ProcessAction):
                 raise UsageError(
-                    f"{where}: process action must be one of {', '.join(PROCESS_ACTIONS)}"
+                    f"{where}: process action must be one of {', '.join(ProcessAction)}"
                 )
-            return ProcessFault(action=action)
+            return ProcessFault(ProcessAction(action))
         if op == "wait":
             ms = data.get("ms")
             if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 600_000:
@@ -191,16 +190,3 @@ def step_claims(step: Step) -> list[ClaimSpec]:
     if isinstance(step, Burst):
         return list(step.claims)
     return []
-
-
-@dataclass
-class StepLog:
-    """The steps one example ran, in order; becomes a scenario's ``steps``."""
-
-    steps: list[Step] = field(default_factory=list)
-
-    def add(self, step: Step) -> None:
-        self.steps.append(step)
-
-    def to_json(self) -> list[dict[str, Any]]:
-        return [s.to_json() for s in self.steps]

@@ -299,12 +299,12 @@ class SurgeDriver:
             if not await self._until(t0 + window.start):
                 self.skipped.extend(w.fault.name for w in schedule[n:])
                 return
-            await asyncio.to_thread(self.nemesis.apply, window.fault.apply)  # type: ignore[arg-type]
+            await asyncio.to_thread(self.nemesis.apply, window.fault.apply)
             self.applied.append(window.fault.name)
             self.progress.faults.append(window.fault.name)
             ended = await self._until(t0 + window.end)
             if window.fault.heal is not None:
-                await asyncio.to_thread(self.nemesis.apply, window.fault.heal)  # type: ignore[arg-type]
+                await asyncio.to_thread(self.nemesis.apply, window.fault.heal)
             if not ended:
                 self.skipped.extend(w.fault.name for w in schedule[n + 1 :])
                 return

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from harness.faults.windows import FaultWindow, fault_windows
 from harness.history import NEMESIS, Op, OpFunction, OpType
 
 ANSWER_CLASSES: tuple[str, ...] = (
@@ -105,7 +106,8 @@ class SurgeMetrics:
     latency_granted: Latency = field(default_factory=Latency)
     timeline: list[Bucket] = field(default_factory=list)
     fault_windows: list[dict[str, Any]] = field(default_factory=list)
-    """{"fault", "start_s", "end_s"} for every fault applied, for reports to shade."""
+    """{"fault", "start_s", "end_s"} for every fault applied, for reports to shade
+    (:func:`harness.faults.windows.fault_windows`; crash and restart are instants)."""
     drain: dict[str, int] = field(default_factory=lambda: {"claims": 0, "granted": 0})
 
     @property
@@ -182,56 +184,16 @@ def compute_metrics(ops: Iterable[Op]) -> SurgeMetrics:
     m.latency_granted = Latency.of(granted_latencies)
     top = max(buckets) if buckets else -1
     m.timeline = [buckets.get(s) or Bucket(s) for s in range(top + 1)]
-    m.fault_windows = fault_windows(nemesis, t0, max([last, *(o.time for o in nemesis)]))
+    end = max([last, *(o.time for o in nemesis)])
+    m.fault_windows = [_window_json(w, t0) for w in fault_windows(nemesis, end)]
     return m
 
 
-def fault_windows(completions: list[Op], t0: int, end: int) -> list[dict[str, Any]]:
-    """Pair the nemesis's fault events with the heals that ended them. A fault the nemesis could
-    not apply (a ``fail`` completion) opened no window; one never healed lasts to ``end``;
-    crash and restart are instants."""
-    open_: list[tuple[str, str, int]] = []  # (label, heals-by, start)
-    windows: list[dict[str, Any]] = []
-
-    def close(t: int, match: Any) -> None:
-        keep = []
-        for label, heal, start in open_:
-            if match(heal):
-                windows.append(_window(label, start, t, t0))
-            else:
-                keep.append((label, heal, start))
-        open_[:] = keep
-
-    for op in sorted(completions, key=lambda o: o.invoke_time or o.time):
-        if op.type is OpType.FAIL:
-            continue
-        start = op.invoke_time if op.invoke_time is not None else op.time
-        value = op.value
-        if op.f == OpFunction.FAULT:
-            path = str(value.get("path", "client"))
-            open_.append((f"{value.get('kind', 'fault')}@{path}", f"path:{path}", start))
-        elif op.f == OpFunction.HEAL:
-            path = str(value.get("path", "all"))
-            close(start, lambda h, p=path: h.startswith("path:") and p in ("all", h[5:]))
-        elif op.f == "process":
-            action = str(value.get("action", ""))
-            if action in ("kill", "stop"):
-                open_.append((action, "start", start))
-            elif action in ("pause", "partition"):
-                open_.append((action, "resume" if action == "pause" else "reconnect", start))
-            elif action in ("start", "resume", "reconnect"):
-                close(start, lambda h, a=action: h == a)
-            elif action in ("crash", "restart"):
-                windows.append(_window(action, start, start, t0))
-    for label, _, start in open_:
-        windows.append(_window(label, start, end, t0))
-    return sorted(windows, key=lambda w: w["start_s"])
-
-
-def _window(label: str, start: int, end: int, t0: int) -> dict[str, Any]:
+def _window_json(window: FaultWindow, t0: int) -> dict[str, Any]:
+    end = window.end if window.end is not None else window.start
     return {
-        "fault": label,
-        "start_s": round((start - t0) / NS, 3),
+        "fault": window.label,
+        "start_s": round((window.start - t0) / NS, 3),
         "end_s": round((end - t0) / NS, 3),
     }
 

@@ -12,8 +12,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from harness.errors import UsageError
-from harness.faults.model import fault_from_json
-from harness.scenario.steps import Heal, NetworkFaultStep, ProcessFault, Step
+from harness.faults.model import PATHS, fault_from_json
+from harness.faults.process import Effect, ProcessAction
+from harness.nemesis.base import FaultStep
+from harness.scenario.steps import Heal, NetworkFaultStep, ProcessFault
 
 RETRY_POLICIES = ("none", "same-key", "new-key")
 """none: an indeterminate or overloaded answer ends the logical claim. same-key: retry it with
@@ -33,17 +35,15 @@ NETWORK_PRESETS: dict[str, dict[str, Any]] = {
 """The network faults (harness.faults kinds) a surge accepts by name, with moderate settings:
 strong enough to make answers late, lost or refused, short of stopping every claim."""
 
-PROCESS_FAULTS: dict[str, str | None] = {
-    "crash": None,
-    "kill": "start",
-    "stop": "start",
-    "restart": None,
-    "pause": "resume",
-}
-"""Process faults (harness.scenario.steps actions) -> the action that heals them (None: the
-fault heals itself; the nemesis waits for health before the final read)."""
+PROCESS_FAULTS: tuple[ProcessAction, ...] = tuple(
+    a for a in ProcessAction if a.effect in (Effect.DOWN, Effect.FROZEN, Effect.BLIP)
+)
+"""The process actions a surge accepts as faults: those that take the target down, freeze it or
+blip it (crash, kill, stop, restart, pause); each is healed by its ``healer``, or heals itself
+(crash, restart: the nemesis waits for health before the final read). Partitions need a
+container and an undoing a surge does not schedule."""
 
-FAULT_NAMES: tuple[str, ...] = (*NETWORK_PRESETS, *PROCESS_FAULTS)
+FAULT_NAMES: tuple[str, ...] = (*NETWORK_PRESETS, *(a.value for a in PROCESS_FAULTS))
 
 FAULT_START = 0.1
 FAULT_END = 0.6
@@ -57,8 +57,8 @@ class SurgeFault:
     """One ``--fault`` as given (``NAME`` or ``PATH:NAME``), resolved to nemesis steps."""
 
     name: str
-    apply: Step
-    heal: Step | None
+    apply: FaultStep
+    heal: FaultStep | None
     process: bool
 
 
@@ -79,15 +79,15 @@ def parse_fault(text: str) -> SurgeFault:
     if name in PROCESS_FAULTS:
         if given:
             raise UsageError(f"--fault {text}: a process fault takes no path")
-        heal = PROCESS_FAULTS[name]
-        return SurgeFault(text, ProcessFault(name), ProcessFault(heal) if heal else None, True)
+        action = ProcessAction(name)
+        heal = action.healer
+        return SurgeFault(text, ProcessFault(action), ProcessFault(heal) if heal else None, True)
     if name not in NETWORK_PRESETS:
         raise UsageError(f"unknown fault {text!r}; use one of {', '.join(FAULT_NAMES)}")
-    if path not in ("client", "store"):
+    if path not in PATHS:
         raise UsageError(f"--fault {text}: path must be client or store")
-    spec = {**NETWORK_PRESETS[name], "path": path}
-    fault_from_json(spec)  # the presets are valid; this keeps them so
-    return SurgeFault(text, NetworkFaultStep(spec), Heal(path), False)
+    fault = fault_from_json({**NETWORK_PRESETS[name], "path": path})
+    return SurgeFault(text, NetworkFaultStep(fault), Heal(path), False)
 
 
 def fault_schedule(faults: list[SurgeFault], duration: float) -> list[FaultWindow]:

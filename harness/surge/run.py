@@ -17,6 +17,7 @@ from harness.client import CampaignSpec
 from harness.engine.deployment import DeployConfig, deploy, is_url
 from harness.errors import UsageError
 from harness.history import History
+from harness.scenario.steps import NetworkFaultStep
 from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
 from harness.surge.metrics import SurgeMetrics, compute_metrics
@@ -71,8 +72,8 @@ def check_faults_supported(settings: SurgeSettings, options: SurgeOptions) -> No
             raise UsageError(
                 f"--fault {fault.name} needs --runtime local or docker (process control)"
             )
-        path = getattr(fault.apply, "fault", {}).get("path", "client")
-        if not fault.process and path == "store" and not store_path:
+        apply = fault.apply
+        if isinstance(apply, NetworkFaultStep) and apply.fault.path == "store" and not store_path:
             raise UsageError(
                 f"--fault {fault.name}: this target has no store path (sqlite or external)"
             )

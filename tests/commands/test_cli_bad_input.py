@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -129,6 +130,45 @@ def test_scenario_with_unknown_target(tmp_path):
         )
     )
     assert_one_line(cli("replay", path), 2, "unknown target")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER_SCENARIO = "tests/scenarios/docker/reference-container-faults.json"
+
+
+def test_a_container_scenario_on_the_local_runtime_is_a_usage_error_before_anything_runs():
+    """The local runtime cannot partition a process: the scenario's first partition step is
+    named, with why, and no replay run starts (nothing on stdout)."""
+    result = cli("replay", DOCKER_SCENARIO, "--runtime", "local", cwd=ROOT)
+    assert_one_line(
+        result,
+        2,
+        f"{DOCKER_SCENARIO}: steps[10] (process partition) cannot be replayed here: "
+        "this runtime cannot partition the target",
+    )
+    assert result.stdout == ""
+
+
+def test_a_fault_on_a_path_without_a_proxy_is_a_usage_error(tmp_path):
+    """reference-sqlite has no store, so no store path to put a fault on."""
+    path = tmp_path / "store-fault.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "coupon-chaos-scenario",
+                "version": 1,
+                "target": "reference-sqlite",
+                "campaign": {"stock": 1},
+                "steps": [
+                    {"op": "claim", "user": "u", "key": "k"},
+                    {"op": "fault", "fault": {"kind": "down", "path": "store"}},
+                ],
+            }
+        )
+    )
+    result = cli("replay", path)
+    assert_one_line(result, 2, "steps[1] (fault down@store) cannot be replayed here: this")
+    assert "no fault proxy on the store path" in result.stderr and result.stdout == ""
 
 
 def write_history(path, coupons, acked):

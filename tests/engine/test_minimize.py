@@ -5,6 +5,7 @@ The search against a real seeded target is exercised by tests/engine/test_run_e2
 from __future__ import annotations
 
 from harness.engine.minimize import amplify, shrink_steps
+from harness.faults import LatencyFault
 from harness.scenario import (
     Burst,
     Claim,
@@ -23,7 +24,7 @@ def burst(n: int, mode: str = "distinct-users") -> Burst:
     return Burst(tuple(ClaimSpec(f"u{i}", f"k{i}") for i in range(n)), mode)
 
 
-LATENCY = NetworkFaultStep({"kind": "latency", "path": "store", "latency_ms": 50})
+LATENCY = NetworkFaultStep(LatencyFault(path="store", latency_ms=50))
 
 
 def noisy(core: list[Step]) -> list[Step]:

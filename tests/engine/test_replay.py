@@ -64,3 +64,27 @@ def test_replay_warms_up_then_checks_each_run_on_a_fresh_campaign(deployment):
         oks = [op for op in run.history if op.f == "claim" and op.type == "ok"]
         codes = {op.value["coupon_code"] for op in oks}
         assert len(codes) == 2, "the reference target grants exactly its stock of 2"
+
+
+def test_a_step_the_deployment_cannot_carry_out_fails_before_the_warm_up(deployment):
+    """A local process cannot be partitioned and reference-sqlite has no store path: replaying
+    such a step is a usage error naming it, and nothing runs (no warm-up campaign exists)."""
+    from harness.client import ServiceError
+    from harness.errors import UsageError
+    from harness.faults import LatencyFault
+    from harness.faults.process import ProcessAction
+    from harness.scenario import NetworkFaultStep, ProcessFault
+
+    assert deployment.handles(ProcessFault(ProcessAction.KILL))
+    assert not deployment.handles(ProcessFault(ProcessAction.PARTITION))
+    assert not deployment.handles(NetworkFaultStep(LatencyFault(path="store", latency_ms=5)))
+    steps = [Claim("u0", "k0"), ProcessFault(ProcessAction.RECONNECT)]
+    bad = Scenario(target="reference-sqlite", stock=1, per_user_limit=1, steps=steps)
+    pool = ClientPool(deployment.adapter_factory)
+    try:
+        with pytest.raises(UsageError, match=r"^s\.json: steps\[1\] \(process reconnect\)"):
+            replay(deployment, pool, bad, run_id="bad", source="s.json")
+        with pytest.raises(ServiceError):
+            pool.adapter(0).get_campaign("cc-bad-warmup")
+    finally:
+        pool.close()

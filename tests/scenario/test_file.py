@@ -1,10 +1,12 @@
 """Scenario files: round trip, and one clear error for each kind of malformed file."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from harness.errors import UsageError
+from harness.faults import LatencyFault
 from harness.scenario import (
     Burst,
     Claim,
@@ -17,6 +19,7 @@ from harness.scenario import (
     Wait,
     load_scenario,
     save_scenario,
+    step_from_json,
 )
 
 
@@ -30,7 +33,7 @@ def sample() -> Scenario:
         steps=[
             Claim("u1", "k1"),
             Burst((ClaimSpec("u2", "k2"), ClaimSpec("u3", "k3")), "distinct-users"),
-            NetworkFaultStep({"kind": "latency", "path": "client", "latency_ms": 100}),
+            NetworkFaultStep(LatencyFault(path="client", latency_ms=100)),
             Retry("u1", "k1"),
             ProcessFault("crash"),
             Heal("all"),
@@ -103,3 +106,36 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     save_scenario(sample(), tmp_path / "s.json")
     save_scenario(sample(), tmp_path / "s.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+
+
+SAVED = sorted((Path(__file__).resolve().parents[1] / "scenarios").rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", SAVED, ids=lambda p: p.name)
+def test_saved_scenarios_load_typed_and_write_the_same_json(path):
+    """Every saved scenario (docker/ too) loads into typed steps whose JSON is the file's: the
+    same steps, the same values; a hand-written fault that left a field at its default gets it
+    written out, nothing else changes."""
+    from harness.faults import NetworkFault
+    from harness.faults.process import ProcessAction
+
+    raw = json.loads(path.read_text())
+    scenario = load_scenario(path)
+    assert len(scenario.steps) == len(raw["steps"])
+    for step, original in zip(scenario.steps, raw["steps"], strict=True):
+        written = step.to_json()
+        if isinstance(step, NetworkFaultStep):
+            assert isinstance(step.fault, NetworkFault)
+            assert original["fault"].items() <= written["fault"].items()
+            defaults = {k: v for k, v in written["fault"].items() if k not in original["fault"]}
+            assert defaults.keys() <= {"stream", "toxicity", "jitter_ms"}, defaults
+            assert step_from_json(written) == step
+            continue
+        if isinstance(step, ProcessFault):
+            assert isinstance(step.action, ProcessAction)
+        assert written == original
+    assert load_scenario_json(scenario.to_json(), str(path)).steps == scenario.steps
+
+
+def load_scenario_json(data, source):
+    return Scenario.from_json(json.loads(json.dumps(data)), source)

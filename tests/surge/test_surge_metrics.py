@@ -13,7 +13,6 @@ from harness.surge.metrics import (
     Latency,
     answer_class,
     compute_metrics,
-    fault_windows,
     format_table,
 )
 
@@ -195,4 +194,6 @@ def test_fault_windows_pair_faults_with_their_heals() -> None:
 
 
 def test_fault_windows_on_nothing() -> None:
-    assert fault_windows([], 0, 0) == []
+    b = Builder()
+    b.claim(S, MS, OpType.OK, "granted", code="A")
+    assert compute_metrics(b.ops).fault_windows == []

@@ -7,7 +7,8 @@ import pytest
 
 from harness.errors import UsageError
 from harness.faults import FAULT_KINDS
-from harness.scenario.steps import PROCESS_ACTIONS, Heal, NetworkFaultStep, ProcessFault
+from harness.faults.process import ProcessAction
+from harness.scenario.steps import Heal, NetworkFaultStep, ProcessFault
 from harness.surge.driver import UserPool
 from harness.surge.http1 import ResponseError, parse_response
 from harness.surge.plan import (
@@ -23,7 +24,8 @@ from harness.surge.plan import (
 
 def test_every_named_fault_exists_in_the_nemesis_layer() -> None:
     assert set(NETWORK_PRESETS) == set(FAULT_KINDS)
-    assert set(PROCESS_FAULTS) <= set(PROCESS_ACTIONS)
+    assert [str(a) for a in PROCESS_FAULTS] == ["crash", "kill", "stop", "restart", "pause"]
+    assert all(isinstance(a, ProcessAction) for a in PROCESS_FAULTS)
     for name in FAULT_NAMES:
         parse_fault(name)
 
@@ -31,15 +33,16 @@ def test_every_named_fault_exists_in_the_nemesis_layer() -> None:
 def test_parse_network_and_process_faults() -> None:
     latency = parse_fault("latency")
     assert isinstance(latency.apply, NetworkFaultStep)
-    assert latency.apply.fault["path"] == "client" and latency.heal == Heal("client")
+    assert latency.apply.fault.path == "client" and latency.heal == Heal("client")
     store = parse_fault("store:timeout")
-    assert store.apply.fault["path"] == "store" and store.heal == Heal("store")  # type: ignore[union-attr]
+    assert isinstance(store.apply, NetworkFaultStep)
+    assert store.apply.fault.path == "store" and store.heal == Heal("store")
     kill = parse_fault("kill")
-    assert (
-        kill.process and kill.apply == ProcessFault("kill") and kill.heal == ProcessFault("start")
-    )
-    assert parse_fault("pause").heal == ProcessFault("resume")
-    assert parse_fault("crash").heal is None
+    assert kill.process and kill.apply == ProcessFault(ProcessAction.KILL)
+    assert kill.heal == ProcessFault(ProcessAction.START)
+    assert parse_fault("stop").heal == ProcessFault(ProcessAction.START)
+    assert parse_fault("pause").heal == ProcessFault(ProcessAction.RESUME)
+    assert parse_fault("crash").heal is None and parse_fault("restart").heal is None
 
 
 @pytest.mark.parametrize(

@@ -8,17 +8,26 @@ machine's own bookkeeping, never from the service's answers; and an example that
 
 The machine is built per run by :func:`make_machine`, holding the run's context on the class it
 makes (Hypothesis instantiates machines itself, with no arguments), so two runs never share state.
+
+An infrastructure failure (the target or the proxy gone) is not a property of the example, so it
+must not be shrunk as one: the machine raises it wrapped in :class:`SearchAborted`, a
+BaseException that is not an Exception. Hypothesis treats only Exceptions (and SystemExit,
+GeneratorExit) as test failures; anything else it lets through at once, after running the
+machine's teardown, without shrinking or replaying (``hypothesis.core.failure_exceptions_to_catch``
+and ``ConjectureRunner.test_function``). The search unwraps it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from harness.errors import InfrastructureError
+from harness.faults.model import PATHS, DownFault
+from harness.faults.process import ProcessAction
 from harness.generator import strategies as gen
 from harness.scenario.steps import (
     Burst,
@@ -33,16 +42,35 @@ from harness.scenario.steps import (
 )
 
 if TYPE_CHECKING:
-    from harness.engine.example import Example
-    from harness.engine.search import SearchContext
+    from harness.engine.deployment import Deployment
+    from harness.engine.example import Example, ExampleResult
 
 
 class ViolationFound(AssertionError):
     """Raised at teardown when an invariant broke, so Hypothesis shrinks the example."""
 
 
+class SearchAborted(BaseException):  # noqa: N818 - a control-flow signal, like StopIteration
+    """Carries an :class:`InfrastructureError` out of Hypothesis without it being taken for a
+    failing example (see the module's docstring)."""
+
+    def __init__(self, error: InfrastructureError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class MachineContext(Protocol):
+    """What the machine needs from the search that runs it (harness.engine.search.SearchContext)."""
+
+    deployment: Deployment
+
+    def should_run_example(self) -> bool: ...
+    def new_example(self, stock: int, per_user_limit: int) -> Example: ...
+    def record(self, result: ExampleResult) -> None: ...
+
+
 class ChaosMachine(RuleBasedStateMachine):
-    ctx: ClassVar[SearchContext]
+    ctx: ClassVar[MachineContext]
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,9 +80,12 @@ class ChaosMachine(RuleBasedStateMachine):
         self.keys: dict[str, str] = {}
         """idempotency key -> user, for every claim generated so far."""
         self._next_key = 0
-        self.paths: list[str] = sorted(self.ctx.deployment.paths)
-        self.process_faults = self.ctx.deployment.target is not None
-        self.partitions = bool(getattr(self.ctx.deployment.target, "can_partition", False))
+        # Draw only what this deployment's nemesis carries out: faults on proxied paths, process
+        # faults if it controls the target, container faults if it can partition it.
+        handles = self.ctx.deployment.handles
+        self.paths: list[str] = [p for p in PATHS if handles(NetworkFaultStep(DownFault(path=p)))]
+        self.process_faults = all(handles(ProcessFault(a)) for a in gen.PROCESS_DRAWS)
+        self.partitions = all(handles(ProcessFault(a)) for a in gen.CONTAINER_DRAWS)
 
     def new_key(self, user: str) -> str:
         self._next_key += 1
@@ -68,8 +99,8 @@ class ChaosMachine(RuleBasedStateMachine):
         try:
             self.example.run(step)
         except InfrastructureError as exc:
-            self.ctx.infra_error = exc
             self.live = False
+            raise SearchAborted(exc) from None
 
     @initialize(stock=gen.stocks, per_user_limit=gen.per_user_limits)
     def campaign(self, stock: int, per_user_limit: int) -> None:
@@ -80,7 +111,7 @@ class ChaosMachine(RuleBasedStateMachine):
             self.example.begin()
             self.live = True
         except InfrastructureError as exc:
-            self.ctx.infra_error = exc
+            raise SearchAborted(exc) from None
 
     @rule(user=gen.users)
     def claim(self, user: str) -> None:
@@ -137,13 +168,13 @@ class ChaosMachine(RuleBasedStateMachine):
         self.execute(Heal(path))
 
     @precondition(lambda self: self.process_faults)
-    @rule(action=st.sampled_from(gen.PROCESS_ACTIONS))
-    def process_fault(self, action: str) -> None:
+    @rule(action=st.sampled_from(gen.PROCESS_DRAWS))
+    def process_fault(self, action: ProcessAction) -> None:
         self.execute(ProcessFault(action))
 
     @precondition(lambda self: self.partitions)
-    @rule(action=st.sampled_from(gen.PARTITION_ACTIONS))
-    def partition(self, action: str) -> None:
+    @rule(action=st.sampled_from(gen.CONTAINER_DRAWS))
+    def partition(self, action: ProcessAction) -> None:
         self.execute(ProcessFault(action))
 
     @rule(ms=gen.waits_ms)
@@ -153,21 +184,20 @@ class ChaosMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if self.example is None or not self.live:
             if self.example is not None:  # broken mid-way: leave the system healed
-                # the infrastructure error is already recorded; healing is best effort
+                # the infrastructure error is on its way out; healing is best effort
                 with contextlib.suppress(Exception):
                     self.example.nemesis.heal_all()
             return
         try:
             result = self.example.finish()
         except InfrastructureError as exc:
-            self.ctx.infra_error = exc
-            return
+            raise SearchAborted(exc) from None
         self.ctx.record(result)
         if result.violated:
             names = ", ".join(str(v.invariant) for v in result.report.violations)
             raise ViolationFound(f"invariant violated: {names}")
 
 
-def make_machine(ctx: SearchContext) -> type[ChaosMachine]:
+def make_machine(ctx: MachineContext) -> type[ChaosMachine]:
     """A machine class bound to one run's context."""
     return type("CouponChaos", (ChaosMachine,), {"ctx": ctx})
