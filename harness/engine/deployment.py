@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from harness.client import ClaimAdapter, HttpClaimAdapter
@@ -34,6 +34,11 @@ from harness.nemesis import (
 )
 from harness.nemesis.base import FaultStep
 from harness.scenario.steps import Step
+
+if TYPE_CHECKING:
+    from harness.catalog import TargetInfo
+    from harness.faults import FaultProxy
+    from harness.runtime.base import Runtime, TargetHandle
 
 RUNTIMES = ("local", "external", "docker")
 
@@ -59,9 +64,9 @@ class Deployment:
     client_url: str
     """Where clients send claims: the client-path proxy in front of the target."""
     direct_url: str
-    faults: Any
-    """harness.faults.FaultProxy driving the proxies of this deployment."""
-    target: Any | None
+    faults: FaultProxy
+    """Drives the proxies of this deployment (the embedded server or a real Toxiproxy)."""
+    target: TargetHandle | None
     """The runtime's target handle (kill/start/pause...), None for an external service."""
     paths: frozenset[str]
     store: str | None = None
@@ -142,7 +147,7 @@ def deploy(config: DeployConfig) -> Iterator[Deployment]:
 
 
 def _factory(url: str, config: DeployConfig) -> Callable[[], ClaimAdapter]:
-    cls: type[Any] = HttpClaimAdapter
+    cls: Callable[..., ClaimAdapter] = HttpClaimAdapter
     if config.adapter:
         from harness.client.loading import load_adapter
 
@@ -150,7 +155,7 @@ def _factory(url: str, config: DeployConfig) -> Callable[[], ClaimAdapter]:
     return lambda: cls(url, timeout=config.client_timeout)
 
 
-def _external(config: DeployConfig, faults: Any, workdir: Path) -> Deployment:
+def _external(config: DeployConfig, faults: FaultProxy, workdir: Path) -> Deployment:
     parts = urlsplit(config.target)
     if parts.scheme != "http" or not parts.hostname:
         raise UsageError(f"target URL {config.target!r} must be http://HOST:PORT")
@@ -184,7 +189,7 @@ def _external(config: DeployConfig, faults: Any, workdir: Path) -> Deployment:
     )
 
 
-def _local(config: DeployConfig, faults: Any, workdir: Path, stack: ExitStack) -> Deployment:
+def _local(config: DeployConfig, faults: FaultProxy, workdir: Path, stack: ExitStack) -> Deployment:
     from harness.catalog import get_target
     from harness.runtime import LocalRuntime
 
@@ -206,9 +211,9 @@ def _docker(config: DeployConfig, workdir: Path, stack: ExitStack) -> Deployment
 
 def _wire(
     config: DeployConfig,
-    info: Any,
-    runtime: Any,
-    faults: Any,
+    info: TargetInfo,
+    runtime: Runtime,
+    faults: FaultProxy,
     workdir: Path,
     all_logs: Callable[[int], str] | None = None,
 ) -> Deployment:

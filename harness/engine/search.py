@@ -8,10 +8,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from hypothesis import seed as hypothesis_seed
 from hypothesis.control import current_build_context
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from harness.client import CampaignSpec
 from harness.engine.deployment import Deployment
@@ -149,8 +150,11 @@ def search(
             return machine()
 
         hypothesis_seed(seed * 1_000_003 + chunk)(factory)
+        # Hypothesis documents "anything which returns an instance ... a class or a function"
+        # but annotates a class: a fresh function per chunk carries that chunk's seed.
+        as_class = cast("type[RuleBasedStateMachine]", factory)
         try:
-            run_state_machine_as_test(factory, settings=profile.hypothesis_settings())
+            run_state_machine_as_test(as_class, settings=profile.hypothesis_settings())
         except BaseException as exc:
             # A violation (or a flaky one that did not re-fail) ends the search; our own record of
             # failing examples is what counts, not Hypothesis's report. An infrastructure error

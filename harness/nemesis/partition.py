@@ -3,6 +3,8 @@ can (a container; a local process cannot be partitioned)."""
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from harness.faults.process import Effect, ProcessAction
 from harness.history import NEMESIS, History, OpFunction, OpType
 from harness.nemesis.base import FaultStep, PartitionDriver
@@ -14,7 +16,7 @@ PARTITION_ACTIONS: frozenset[ProcessAction] = frozenset(
 """partition and reconnect."""
 
 
-def can_partition(target: object) -> bool:
+def can_partition(target: object) -> TypeGuard[PartitionDriver]:
     """Whether a runtime's target handle can be partitioned (it says so: ``can_partition``)."""
     return bool(getattr(target, "can_partition", False))
 
