@@ -28,6 +28,7 @@ def test_ready_made_chaos_test_passes_on_a_reference_target(pytester: pytest.Pyt
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.slow
 def test_ready_made_chaos_test_fails_on_a_seeded_bug(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_user="from harness.testing import test_coupon_service_survives_chaos  # noqa: F401\n"

@@ -17,6 +17,8 @@ from needs import target_param
 
 from harness.catalog import CATALOG
 
+pytestmark = pytest.mark.slow
+
 REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
 SEEDED = [name for name, info in CATALOG.items() if info.kind == "seeded-bug"]
 

@@ -196,7 +196,7 @@ def test_lost_ack_bug_is_caught_through_a_container_kill(tmp_path: Path, images:
     The search finds it in Docker, and the saved scenario replays there."""
     run = cli(
         "run", "--runtime", "docker", "--target", "bug-ack-before-commit",
-        "--seed", "7", "--budget", "90", "--confirm", "2", "--report", tmp_path,
+        "--seed", "7", "--budget", "90", "--confirm", "2", "--shrink", "0", "--report", tmp_path,
     )  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
     report = json.loads((tmp_path / "report.json").read_text())

@@ -11,7 +11,7 @@ from harness.testing import (
 )
 
 FOLDER = Path(__file__).resolve().parents[1] / "scenarios"
-pytestmark = pytest.mark.chaos_scenarios(str(FOLDER))
+pytestmark = [pytest.mark.chaos_scenarios(str(FOLDER)), pytest.mark.slow]
 
 
 def test_the_folder_covers_every_seeded_bug():
@@ -24,10 +24,17 @@ def test_the_folder_covers_every_seeded_bug():
     assert "reference-sqlite" in targets
 
 
-@pytest.mark.parametrize("name", ["bug-stock-race", "bug-user-limit-race"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bug-stock-race-no-over-issuance-seed7",
+        # a burst of two claims by one user, as the current minimizer saves it; the older
+        # 9-step scenario of this bug (with a pause) replays in the folder test above
+        "bug-user-limit-race-same-user-burst-seed7",
+    ],
+)
 def test_race_scenarios_replay_nine_times_out_of_ten(name):
     """Timing-dependent bugs: the saved scenario pins the race (a barrier-released burst), so a
     replay reproduces it at least 9 times out of 10."""
-    path = next(p for p in FOLDER.glob("*.json") if p.name.startswith(name + "-"))
-    result = replay_scenario_file(path, repeat=10)
+    result = replay_scenario_file(FOLDER / f"{name}.json", repeat=10)
     assert result.reproduced_runs >= 9, f"{name}: reproduced {result.reproduced_runs}/10"
