@@ -43,15 +43,28 @@ def test_coupon_service_survives_chaos(request: pytest.FixtureRequest, tmp_path:
         )
 
 
+REGRESSION_ATTEMPTS = 3
+"""How many replays a scenario with ``expect`` gets to break its invariant again. A race pinned
+by a barrier-released burst still depends on the machine's timing: on a loaded machine one replay
+in several can miss it, while a fixed bug misses every time."""
+
+
 def test_scenario_replays(chaos_scenario: Path, request: pytest.FixtureRequest) -> None:
     """Replays one scenario file: a scenario that names invariants in ``expect`` must break one
-    of them again (a regression test of a known bug); one with no ``expect`` must pass."""
-    result = replay_scenario_file(chaos_scenario, request.config.getoption("--chaos-toxiproxy"))
+    of them again within ``REGRESSION_ATTEMPTS`` replays (a regression test of a known bug); one
+    with no ``expect`` must pass its one replay."""
+    toxiproxy_url = request.config.getoption("--chaos-toxiproxy")
+    result = replay_scenario_file(chaos_scenario, toxiproxy_url)
     scenario = result.scenario
+    attempts = 1
+    while scenario.expect and not result.reproduced_runs and attempts < REGRESSION_ATTEMPTS:
+        result = replay_scenario_file(chaos_scenario, toxiproxy_url)
+        attempts += 1
     broken = sorted({name for r in result.results for name in r.report.broken})
     if scenario.expect:
         assert result.reproduced_runs == result.runs, (
-            f"{chaos_scenario.name}: expected {scenario.expect} to be violated, got {broken}"
+            f"{chaos_scenario.name}: expected {scenario.expect} to be violated, got {broken} "
+            f"in {attempts} replay(s)"
         )
     else:
         assert not broken, f"{chaos_scenario.name}: invariants violated: {broken}"

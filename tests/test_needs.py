@@ -28,8 +28,8 @@ def _run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, require: str | None
 ) -> pytest.RunResult:
     """Run NEEDS_REDIS under the suite's conftest with no redis-server on PATH."""
-    shutil.copy(TESTS / "conftest.py", pytester.path / "conftest.py")
-    shutil.copy(TESTS / "needs.py", pytester.path / "needs.py")
+    for name in ("conftest.py", "needs.py", "faultproxy_net.py", "targets_launcher.py"):
+        shutil.copy(TESTS / name, pytester.path / name)
     pytester.makepyfile(test_it=NEEDS_REDIS)
     empty = pytester.mkdir("empty-bin")
     monkeypatch.setenv("PATH", str(empty))

@@ -81,6 +81,8 @@ class SearchContext:
         re-run Hypothesis makes of the minimal failing example."""
         now = time.monotonic()
         if self.failures:
+            if self.shrink_seconds <= 0:
+                return False  # no shrinking asked for: not even Hypothesis's final re-run
             if self.shrink_deadline is not None and now > self.shrink_deadline:
                 return _is_final_run()
             return True

@@ -33,7 +33,8 @@ class Profile:
             database=None,
             derandomize=False,
             suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate, Phase.shrink],
+            phases=[Phase.explicit, Phase.generate]
+            + ([Phase.shrink] if self.shrink_seconds > 0 else []),
             report_multiple_bugs=False,
             print_blob=False,
             verbosity=Verbosity.quiet,

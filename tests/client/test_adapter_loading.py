@@ -28,6 +28,7 @@ def test_bad_specs(spec, needle):
         load_adapter(spec)
 
 
+@pytest.mark.slow
 def test_a_run_goes_through_the_users_adapter(tmp_path):
     counts = tmp_path / "claims.txt"
     env = {**os.environ, "PYTHONPATH": str(HERE), "COUNTING_ADAPTER_FILE": str(counts)}
@@ -50,6 +51,7 @@ def test_bad_adapter_on_the_command_line(tmp_path):
     assert "cannot import nope" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_adapter_whose_claim_raises_records_indeterminate_claims(tmp_path):
     """The contract says claim never raises; a user's adapter that does is recorded as info
     (as surge does), not a traceback that ends the run."""

@@ -20,6 +20,7 @@ def test_fixtures_record_and_check(chaos_campaign, claim_client, chaos_history, 
 """
 
 
+@pytest.mark.slow
 def test_ready_made_chaos_test_passes_on_a_reference_target(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TEST)
     result = pytester.runpytest_subprocess(

@@ -19,6 +19,12 @@ from harness.catalog import CATALOG
 
 pytestmark = pytest.mark.slow
 
+DETECT_SEED = {"bug-retry-reissue": 1, "bug-weak-codes": 2}
+"""The seed each seeded bug is hunted with (3 for the others): of seeds 0-4, the one that found it
+soonest in benchmarks/results/bench_detect-5seeds.log (2.7-5.5 s; seed 1, used before, took up to
+35 s for the races). A fixed seed fixes the examples drawn; whether a race hits still depends on
+timing, which is what the benchmark measures over every seed."""
+
 REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
 SEEDED = [name for name, info in CATALOG.items() if info.kind == "seeded-bug"]
 
@@ -80,8 +86,8 @@ def test_seeded_bug_is_caught_and_replays(target: str, tmp_path: Path) -> None:
     # The search is what this tests, not Hypothesis's shrinking: stop at the first failure, let
     # the (cheap) step-deletion pass cut it down, confirm it twice.
     result = cli(
-        "run", "--target", target, "--budget", 60, "--seed", 1, "--report", out,
-        "--shrink", 0, "--confirm", 2,
+        "run", "--target", target, "--budget", 60, "--seed", DETECT_SEED.get(target, 3),
+        "--report", out, "--shrink", 0, "--confirm", 2,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads((out / "report.json").read_text())

@@ -75,6 +75,7 @@ def test_reference_surge_sells_exactly_the_stock(tmp_path: Path) -> None:
     assert "drain" in fs
 
 
+@pytest.mark.slow
 def test_admission_limit_sheds_load_and_keeps_the_invariants(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = surge(
@@ -89,6 +90,7 @@ def test_admission_limit_sheds_load_and_keeps_the_invariants(tmp_path: Path) -> 
     assert summary["metrics"]["granted"] + summary["metrics"]["drain"]["granted"] == 80
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("target", "invariant", "options"),
     [
@@ -112,6 +114,7 @@ def test_surge_catches_a_seeded_race(
     assert invariant in broken
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "policy", "nemesis_fs"),
     [
