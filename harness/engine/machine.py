@@ -101,6 +101,11 @@ class ChaosMachine(RuleBasedStateMachine):
         except InfrastructureError as exc:
             self.live = False
             raise SearchAborted(exc) from None
+        except BaseException:
+            # Ctrl-C or SIGTERM mid-step (or a bug): the teardown only heals, best effort, so
+            # the interrupt is not held up by a drain and a final read that cannot be judged
+            self.live = False
+            raise
 
     @initialize(stock=gen.stocks, per_user_limit=gen.per_user_limits)
     def campaign(self, stock: int, per_user_limit: int) -> None:

@@ -161,6 +161,9 @@ def search(
             # A violation (or a flaky one that did not re-fail) ends the search; our own record of
             # failing examples is what counts, not Hypothesis's report. An infrastructure error
             # without a violation is the run's answer; anything else is a bug or an interrupt.
+            interrupt = _interrupt_behind(exc)
+            if interrupt is not None:
+                raise interrupt from None
             aborted = _aborted(exc)
             if ctx.failures and (aborted is not None or isinstance(exc, Exception)):
                 break
@@ -169,6 +172,20 @@ def search(
             raise
         chunk += 1
     return ctx
+
+
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM, which the CLI turns into one) that ``exc`` is, or that was being
+    handled when ``exc`` was raised (a teardown that failed while the run was interrupted): the
+    interrupt is the run's answer, not what went wrong after it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__context__
+    return None
 
 
 def _aborted(exc: BaseException) -> SearchAborted | None:
