@@ -12,9 +12,11 @@ Docker tests share one engine and the images, so under pytest-xdist they run on 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hostile_server import HostileServer
 from needs import check_item, scenario_needs
 
 
@@ -42,3 +44,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     check_item(item)
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[..., HostileServer]]:
+    """``hostile(claims="drip", ...)`` starts a misbehaving server (tests/hostile_server.py) over
+    real TCP; every one started is closed after the test."""
+    started: list[HostileServer] = []
+
+    def start(**behaviours: str) -> HostileServer:
+        server = HostileServer(**behaviours)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
