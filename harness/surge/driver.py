@@ -39,6 +39,7 @@ from harness.client.recorded import record_final_read
 from harness.errors import InfrastructureError
 from harness.history import History, OpFunction, OpType
 from harness.nemesis import Nemesis
+from harness.surge.blocking import run_blocking
 from harness.surge.claimers import Claimer, ClaimTransport
 from harness.surge.metrics import answer_class
 from harness.surge.plan import FaultWindow, SurgeSettings, ramp_offsets
@@ -168,7 +169,7 @@ class SurgeDriver:
     async def run(self) -> SurgeRun:
         settings = self.settings
         await self.transport.open(settings.clients)
-        await asyncio.to_thread(self._create)
+        await run_blocking(self._create)
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         deadline = t0 + settings.duration
@@ -178,20 +179,27 @@ class SurgeDriver:
         ]
         faults = asyncio.create_task(self._faults(settings.schedule(), t0))
         ticker = asyncio.create_task(self._tick(t0)) if self.progress_cb else None
+        interrupted = False
         try:
             await asyncio.gather(*clients)
+        except BaseException:
+            interrupted = True
+            raise
         finally:
             self._done.set()
             for task in clients:
                 task.cancel()
-            await asyncio.gather(faults, return_exceptions=False)
             if ticker is not None:
                 ticker.cancel()
+            if interrupted:
+                faults.cancel()  # teardown heals everything; do not wait for a fault to finish
+            else:
+                await faults
         surge_seconds = loop.time() - t0
-        await asyncio.to_thread(self.nemesis.heal_all)
+        await run_blocking(self.nemesis.heal_all)
         await asyncio.sleep(SETTLE_AFTER_INFO if self.indeterminate else SETTLE)
         await self._drain()
-        await asyncio.to_thread(self._read)
+        await run_blocking(self._read)
         return SurgeRun(
             campaign=self.campaign,
             surge_seconds=surge_seconds,
@@ -299,12 +307,12 @@ class SurgeDriver:
             if not await self._until(t0 + window.start):
                 self.skipped.extend(w.fault.name for w in schedule[n:])
                 return
-            await asyncio.to_thread(self.nemesis.apply, window.fault.apply)  # type: ignore[arg-type]
+            await run_blocking(self.nemesis.apply, window.fault.apply)
             self.applied.append(window.fault.name)
             self.progress.faults.append(window.fault.name)
             ended = await self._until(t0 + window.end)
             if window.fault.heal is not None:
-                await asyncio.to_thread(self.nemesis.apply, window.fault.heal)  # type: ignore[arg-type]
+                await run_blocking(self.nemesis.apply, window.fault.heal)
             if not ended:
                 self.skipped.extend(w.fault.name for w in schedule[n + 1 :])
                 return
