@@ -125,7 +125,7 @@ class _Handler(socketserver.BaseRequestHandler):
             cid = path.rstrip("/").rsplit("/", 1)[-1]
         stock = self.server.stock.get(cid, 0)
         state = {"campaign_id": cid, "stock": stock, "per_user_limit": 1}
-        state |= {"issued": stock, "remaining": 0}  # sold out: every claim answers 410
+        state |= {"issued": 0, "remaining": stock}  # consistent for stock 0; claims answer 410
         return (201 if endpoint == "create" else 200), json.dumps(state).encode(), kind
 
 
