@@ -93,8 +93,10 @@ def test_sigkill_of_surge_during_a_crash_fault_leaves_no_target() -> None:
     )  # fmt: skip
 
 
-def test_sigkill_of_replay_during_a_crash_step_leaves_no_target(tmp_path: Path) -> None:
-    scenario = tmp_path / "crash.json"
+def _crash_scenario(folder: Path) -> Path:
+    """A saved scenario whose target is crashed (kill -9, started again), then left running."""
+    folder.mkdir(parents=True, exist_ok=True)
+    scenario = folder / "reference-sqlite-crash.json"
     steps = [
         {"op": "claim", "user": "u1", "key": "k1"},
         {"op": "process", "action": "crash"},
@@ -114,4 +116,15 @@ def test_sigkill_of_replay_during_a_crash_step_leaves_no_target(tmp_path: Path) 
             }
         )
     )
-    _kill_after_a_restart("replay", scenario, cwd=tmp_path)
+    return scenario
+
+
+def test_sigkill_of_replay_during_a_crash_step_leaves_no_target(tmp_path: Path) -> None:
+    _kill_after_a_restart("replay", _crash_scenario(tmp_path / "s"), cwd=tmp_path)
+
+
+def test_sigkill_of_run_during_a_crash_step_leaves_no_target(tmp_path: Path) -> None:
+    # run replays the scenarios already saved for its target before it searches
+    folder = tmp_path / "scenarios"
+    _crash_scenario(folder)
+    _kill_after_a_restart("run", "--scenarios", folder, "--budget", 30, cwd=tmp_path)
