@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from clirun import run_cli, start_cli
 
 EXTERNAL = ("--runtime", "external")
@@ -61,8 +62,9 @@ def test_run_memory_stays_bounded_while_the_target_sends_600_mb(hostile, tmp_pat
     assert peak < 300, f"peak RSS {peak:.0f} MB"
 
 
-def test_a_target_that_never_answers_whole_ends_surge_run_and_replay_with_exit_3(
-    hostile, tmp_path: Path
+@pytest.mark.parametrize("command", ["surge", "run", "replay"])
+def test_a_target_that_never_answers_whole_is_exit_3_not_a_hang(
+    hostile, tmp_path: Path, command: str
 ) -> None:
     server = hostile(create="drip", claims="drip", campaign="drip", coupons="drip")
     scenario = tmp_path / "drip.json"
@@ -80,24 +82,20 @@ def test_a_target_that_never_answers_whole_ends_surge_run_and_replay_with_exit_3
             }
         )
     )
-    commands = {
-        "surge": ("surge", *EXTERNAL, "--target", server.url, *SMALL_SURGE),
-        "run": ("run", *EXTERNAL, "--target", server.url, "--budget", 2, "--scenarios", tmp_path),
+    timeout = ("--client-timeout", 0.5)
+    args = {
+        "surge": ("surge", *EXTERNAL, "--target", server.url, *SMALL_SURGE, *timeout),
+        "run": ("run", *EXTERNAL, "--target", server.url, "--budget", 2, *timeout),
         "replay": ("replay", scenario),
-    }
-    for name, args in commands.items():
-        started = time.monotonic()
-        result = (
-            run_cli(*args, "--client-timeout", 0.5, timeout=60)
-            if name != "replay"
-            else (run_cli(*args, timeout=60))
-        )
-        took = time.monotonic() - started
-        assert result.returncode == 3, f"{name}: {result.stderr}"
-        last = result.stderr.strip().splitlines()[-1]
-        assert last.startswith("coupon-chaos: ") and "within" in last, f"{name}: {last}"
-        assert "Traceback" not in result.stderr
-        assert took < 30, f"{name} took {took:.0f} s"
+    }[command]
+    started = time.monotonic()
+    result = run_cli(*args, timeout=60, cwd=tmp_path)
+    took = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("coupon-chaos: ") and "within" in last, last
+    assert "Traceback" not in result.stderr
+    assert took < 30, f"took {took:.0f} s"
 
 
 def _interrupt_a_stuck_surge(hostile, signum: int) -> tuple[int, float, str]:
