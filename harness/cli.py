@@ -6,6 +6,7 @@ Exit codes (every command):
   1  an invariant was violated (a scenario file was saved and its path printed)
   2  usage or configuration error (bad option, unknown target, malformed file)
   3  infrastructure error (target, store, fault proxy, runtime or Docker unavailable)
+  130 interrupted by Ctrl-C, 143 by SIGTERM (after teardown)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ EPILOG = """exit codes:
   1  an invariant was violated; the scenario file's path is printed
   2  usage or configuration error
   3  infrastructure error: target, store, fault proxy, runtime or Docker unavailable
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM); what was started is stopped first
 """
 
 
@@ -69,9 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as a KeyboardInterrupt so it takes Ctrl-C's cleanup path (finally blocks,
+    teardown) while the exit code still tells the two apart: 143 rather than 130."""
+
+
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT)."""
+TERMINATED = 128 + signal.SIGTERM
+"""Exit code after SIGTERM (143)."""
+
+
 def _terminate_as_interrupt(signum: int, frame: object) -> None:
-    """SIGTERM takes the same cleanup path as Ctrl-C: finally blocks and teardown run."""
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,9 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"coupon-chaos: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)
+    except Terminated:
+        print("coupon-chaos: terminated; everything started was stopped", file=sys.stderr)
+        return TERMINATED
     except KeyboardInterrupt:
         print("coupon-chaos: interrupted; everything started was stopped", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
 

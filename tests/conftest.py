@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 from faultproxy_net import EchoServer, listen_port
+from hostile_server import HostileServer
 from needs import check_item, scenario_needs
 from targets_launcher import ServiceProcess, StoreProcess, start_postgres, start_redis
 
@@ -152,3 +153,22 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
     yield _launch
     for service in started:
         service.stop()
+
+
+# -- a misbehaving target ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[..., HostileServer]]:
+    """``hostile(claims="drip", ...)`` starts a misbehaving server (tests/hostile_server.py) over
+    real TCP; every one started is closed after the test."""
+    started: list[HostileServer] = []
+
+    def start(**behaviours: str) -> HostileServer:
+        server = HostileServer(**behaviours)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()

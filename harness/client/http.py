@@ -4,12 +4,16 @@ The classification is the contract the whole harness rests on:
 
 * definite failures (``fail``): the service asserted nothing was issued -- 400, 404, 409, 410, 429,
   and 503 with ``{"error": "overloaded"}``; also a connection that was never established.
-* indeterminate (``info``): timeouts, resets, other 5xx, a 2xx whose body is not a grant.
+* indeterminate (``info``): timeouts, resets, other 5xx, a 2xx whose body is not a grant, an
+  answer longer than :data:`~harness.client.bounded.MAX_ANSWER_BYTES`.
+
+Every call has a total deadline (connect, send and the whole answer; see
+:mod:`harness.client.bounded`): a claim's is the adapter's ``timeout``, a setup or read call's
+``read_timeout``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +21,13 @@ from urllib.parse import quote
 import httpx
 
 from harness.client.adapter import ClaimAdapter
+from harness.client.bounded import (
+    MAX_ANSWER_BYTES,
+    Answer,
+    BodyTooLarge,
+    BoundedHttp,
+    coupon_list_cap,
+)
 from harness.client.errors import CampaignExists, ServiceError
 from harness.client.models import (
     CampaignSpec,
@@ -27,6 +38,10 @@ from harness.client.models import (
     OutcomeType,
     Reason,
 )
+
+READ_TIMEOUT_MIN = 5.0
+"""The least total time a setup or read call (create, read, list coupons) is given: they are not
+judged by their latency, and a loaded service listing thousands of coupons is not a dead one."""
 
 _DEFINITE_BY_STATUS: dict[int, Reason] = {
     400: Reason.BAD_REQUEST,
@@ -74,16 +89,21 @@ class HttpClaimAdapter(ClaimAdapter):
         *,
         timeout: float = 2.0,
         connect_timeout: float | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        """Total seconds a claim (or a health probe) may take, connect to last byte."""
         self.connect_timeout = connect_timeout if connect_timeout is not None else timeout
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout, connect=self.connect_timeout),
-            limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
-            trust_env=False,
+        self.read_timeout = (
+            read_timeout if read_timeout is not None else max(timeout, READ_TIMEOUT_MIN)
         )
+        """Total seconds a setup or read call may take."""
+        self._http = BoundedHttp(
+            self.base_url, timeout=timeout, connect_timeout=self.connect_timeout
+        )
+        self._stock: dict[str, int] = {}
+        """Stock of the campaigns this adapter created: what sizes their coupon list's cap."""
 
     # -- paths and bodies: the parts a user with a slightly different API overrides
     def campaigns_path(self) -> str:
@@ -103,25 +123,31 @@ class HttpClaimAdapter(ClaimAdapter):
 
     # -- the contract
     def create_campaign(self, spec: CampaignSpec) -> CampaignState:
+        self._stock[spec.campaign_id] = spec.stock
         response = self._call("POST", self.campaigns_path(), json=spec.to_json())
-        if response.status_code == 409:
+        if response.status == 409:
             raise CampaignExists(f"campaign {spec.campaign_id!r} already exists", 409)
-        if response.status_code not in (200, 201):
+        if response.status not in (200, 201):
             raise ServiceError(
-                f"creating campaign {spec.campaign_id!r} answered {response.status_code}: "
-                f"{_snippet(response.content)}",
-                response.status_code,
+                f"creating campaign {spec.campaign_id!r} answered {response.status}: "
+                f"{_snippet(response.body)}",
+                response.status,
             )
-        body = _json_or_none(response.content)
+        body = _json_or_none(response.body)
         if isinstance(body, dict) and "issued" in body:
             return _campaign_state(body)
         return CampaignState(spec.campaign_id, spec.stock, spec.per_user_limit, 0, spec.stock)
 
     def claim(self, request: ClaimRequest) -> ClaimOutcome:
         try:
-            response = self._http.post(
-                self.claims_path(request.campaign_id), json=self.claim_body(request)
+            response = self._http.request(
+                "POST",
+                self.claims_path(request.campaign_id),
+                json=self.claim_body(request),
+                seconds=self.timeout,
             )
+        except BodyTooLarge as exc:
+            return ClaimOutcome(OutcomeType.INFO, Reason.MALFORMED, detail=str(exc))
         except httpx.ConnectError as exc:
             # The TCP connection was never established: the request was not sent.
             return ClaimOutcome(OutcomeType.FAIL, Reason.UNREACHABLE, detail=str(exc))
@@ -133,7 +159,7 @@ class HttpClaimAdapter(ClaimAdapter):
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=str(exc))
         except httpx.HTTPError as exc:
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=repr(exc))
-        return classify_claim_response(response.status_code, response.content)
+        return classify_claim_response(response.status, response.body)
 
     def get_campaign(self, campaign_id: str) -> CampaignState:
         response = self._call("GET", self.campaign_path(campaign_id))
@@ -141,7 +167,11 @@ class HttpClaimAdapter(ClaimAdapter):
         return _campaign_state(body)
 
     def list_coupons(self, campaign_id: str) -> list[Coupon]:
-        response = self._call("GET", self.coupons_path(campaign_id))
+        stock = self._stock.get(campaign_id)
+        if stock is None:
+            stock = self.get_campaign(campaign_id).stock
+        cap = coupon_list_cap(stock)
+        response = self._call("GET", self.coupons_path(campaign_id), max_bytes=cap)
         body = self._expect_json(response, f"listing coupons of {campaign_id!r}")
         try:
             return [
@@ -152,37 +182,53 @@ class HttpClaimAdapter(ClaimAdapter):
             raise ServiceError(f"coupon list of {campaign_id!r} is malformed: {exc}") from None
 
     def health(self) -> bool:
-        try:
-            return self._http.get("/health").status_code == 200
-        except httpx.HTTPError:
-            return False
+        return self._probe(self.timeout) == 200
 
     def warm(self) -> None:
-        with contextlib.suppress(httpx.HTTPError):
-            self._http.get("/health", timeout=min(0.25, self.timeout))
+        self._probe(min(0.25, self.timeout))
 
     def clone(self) -> HttpClaimAdapter:
-        return type(self)(self.base_url, timeout=self.timeout, connect_timeout=self.connect_timeout)
+        return type(self)(
+            self.base_url,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
 
     def close(self) -> None:
         self._http.close()
 
     # -- helpers
-    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _probe(self, seconds: float) -> int | None:
         try:
-            return self._http.request(method, path, **kwargs)
+            return self._http.request("GET", "/health", seconds=seconds).status
+        except httpx.HTTPError:
+            return None
+
+    def _call(
+        self, method: str, path: str, *, json: Any = None, max_bytes: int = MAX_ANSWER_BYTES
+    ) -> Answer:
+        try:
+            return self._http.request(
+                method, path, json=json, seconds=self.read_timeout, max_bytes=max_bytes
+            )
+        except httpx.TimeoutException:
+            raise ServiceError(
+                f"{method} {self.base_url}{path} failed: no whole answer within "
+                f"{self.read_timeout:g} s"
+            ) from None
         except httpx.HTTPError as exc:
             raise ServiceError(
                 f"{method} {self.base_url}{path} failed: {type(exc).__name__}: {exc}"
             ) from None
 
-    def _expect_json(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        if response.status_code != 200:
+    def _expect_json(self, response: Answer, what: str) -> dict[str, Any]:
+        if response.status != 200:
             raise ServiceError(
-                f"{what} answered {response.status_code}: {_snippet(response.content)}",
-                response.status_code,
+                f"{what} answered {response.status}: {_snippet(response.body)}",
+                response.status,
             )
-        body = _json_or_none(response.content)
+        body = _json_or_none(response.body)
         if not isinstance(body, dict):
             raise ServiceError(f"{what} answered a body that is not a JSON object")
         return body

@@ -8,6 +8,7 @@ from typing import Any
 from harness.client.adapter import ClaimAdapter, claim_or_indeterminate
 from harness.client.errors import ServiceError
 from harness.client.models import ClaimOutcome, ClaimRequest, OutcomeType
+from harness.deadline import Deadline
 from harness.errors import InfrastructureError
 from harness.history import History, OpFunction, OpType
 
@@ -40,14 +41,28 @@ class RecordedClient:
         return outcome
 
 
-def record_final_read(history: History, adapter: ClaimAdapter, campaign_id: str) -> None:
+FINAL_READ_SECONDS = 30.0
+"""The longest the final read may take, retries included: each call has its own deadline (the
+adapter's), and no new attempt starts after this one."""
+
+
+def record_final_read(
+    history: History,
+    adapter: ClaimAdapter,
+    campaign_id: str,
+    *,
+    seconds: float = FINAL_READ_SECONDS,
+) -> None:
     """The final read of a campaign (its state and every coupon), recorded as process ``c0``'s
     ``read``: the checkers compare the history against it. A few retries for a service still
-    recovering; if it never answers the read is recorded as indeterminate and the run cannot be
-    judged (InfrastructureError)."""
+    recovering, within ``seconds``; if it never answers the read is recorded as indeterminate and
+    the run cannot be judged (InfrastructureError)."""
     invoke = history.invoke("c0", OpFunction.READ, {"campaign_id": campaign_id})
     last_error = ""
+    deadline = Deadline(seconds)
     for _ in range(5):
+        if deadline.expired:
+            break
         try:
             state = adapter.get_campaign(campaign_id)
             coupons = adapter.list_coupons(campaign_id)

@@ -197,8 +197,10 @@ def _print_outcome(outcome: SurgeOutcome) -> None:
     print(f"stopped   {run.stop_reason} after {run.surge_seconds:.2f}s")
     if run.skipped_faults:
         print(f"skipped   {', '.join(run.skipped_faults)}: the surge ended before their turn")
+    for warning in outcome.driver_warnings:
+        print(f"driver    {warning}")
     print(
-        f"{outcome.target}: {outcome.verdict.upper()} under surge in {outcome.elapsed:.1f}s "
+        f"{outcome.target}: {outcome.verdict_line()} under surge in {outcome.elapsed:.1f}s "
         f"(seed {outcome.settings.seed})"
     )
     for verdict in outcome.report.verdicts:

@@ -1,9 +1,10 @@
 """``FaultProxy``: the harness's handle on one Toxiproxy(-compatible) server.
 
-It goes through toxiproxy-python's ``APIConsumer`` (its requests and its 400/404/409 exceptions),
-but toxiproxy-python keeps the server address on that class, so one process could only drive one
-server. Each FaultProxy therefore gets its own subclass of ``APIConsumer`` bound to its URL: two
-FaultProxy objects drive two servers at once without touching the shared class.
+It speaks Toxiproxy's HTTP API through :class:`~harness.client.bounded.BoundedHttp`, as the claim
+adapter speaks to targets: every call has a total deadline (``timeout``: connect, send and the
+whole answer) and reads at most :data:`~harness.client.bounded.MAX_ANSWER_BYTES`, so a fault
+proxy URL that drips or floods cannot hang the run. Each FaultProxy holds its own connection to
+its own server, so two of them drive two servers at once.
 
 It only ever touches proxies it created, named ``cc-<run id>-<path>``, so several runs (or tests)
 can share one server; ``heal_all`` removes the toxics of those proxies and re-enables them, and
@@ -21,10 +22,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-from toxiproxy.api import APIConsumer
-from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+import httpx
 
+from harness.client.bounded import Answer, BodyTooLarge, BoundedHttp
 from harness.errors import InfrastructureError, UsageError
 from harness.faults.model import DownFault, NetworkFault, ToxicFault
 
@@ -43,32 +43,32 @@ class ProxyEndpoint:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-def _consumer_for(url: str) -> type[APIConsumer]:
+def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise UsageError(f"fault proxy URL must look like http://HOST:PORT, got {url!r}")
     try:
-        port = parts.port or 80
+        parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         raise UsageError(f"fault proxy URL has a bad port: {url!r}") from None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return type("BoundAPIConsumer", (APIConsumer,), {"host": host, "port": port})
 
 
-def _reason(exc: requests.RequestException, timeout: float) -> str:
-    """The useful part of a requests error ("[Errno 111] Connection refused"), on one line."""
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout:g} s"
+def _reason(exc: httpx.HTTPError, timeout: float) -> str:
+    """The useful part of an HTTP error ("[Errno 111] Connection refused"), on one line."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no whole answer within {timeout:g} s"
+    if isinstance(exc, BodyTooLarge):
+        return str(exc)
     found = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
     return found.group(0) if found else type(exc).__name__
 
 
-_STATUS_OF: dict[type[Exception], int] = {ProxyExists: 409, NotFound: 404, InvalidToxic: 400}
+_VERSION = re.compile(r"v?\d+(\.\d+)*([-+.][0-9A-Za-z.-]+)?")
+"""What a Toxiproxy version looks like ("2.12.0", "v2.1.4", "2.5.0-rc1")."""
 
 
-def _error_text(exc: Exception) -> str:
-    raw = exc.args[0] if exc.args else b""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+def _error_text(body: bytes) -> str:
+    text = body[:300].decode("utf-8", "replace")
     try:
         return str(json.loads(text).get("error", text))
     except (ValueError, AttributeError):
@@ -82,7 +82,9 @@ class FaultProxy:
         self.api_url = api_url.rstrip("/")
         self.run_id = run_id or secrets.token_hex(4)
         self.timeout = timeout
-        self._api = _consumer_for(self.api_url)
+        """Total seconds one API call may take."""
+        _check_url(self.api_url)
+        self._http = BoundedHttp(self.api_url, timeout=timeout)
         self._endpoints: dict[str, ProxyEndpoint] = {}
         self._adopted: set[str] = set()
         """Paths whose proxy existed before us (docker-compose's): healed, never deleted."""
@@ -91,31 +93,19 @@ class FaultProxy:
     # -- plumbing ---------------------------------------------------------------------------------
     def _call(
         self, method: str, path: str, body: Any = None, *, allow: tuple[int, ...] = ()
-    ) -> requests.Response | None:
-        """One API call through toxiproxy-python; None if it failed with a status in ``allow``,
-        InfrastructureError for an unreachable server or any other error status."""
+    ) -> Answer | None:
+        """One API call; None if it failed with a status in ``allow``, InfrastructureError for an
+        unreachable server, one past its deadline or cap, or any other error status."""
         try:
-            if method == "GET":
-                response = self._api.get(path, timeout=self.timeout)
-            elif method == "POST":
-                response = self._api.post(path, json=body, timeout=self.timeout)
-            else:
-                response = self._api.delete(path, timeout=self.timeout)
-        except requests.RequestException as exc:
+            response = self._http.request(method, path, json=body, seconds=self.timeout)
+        except httpx.HTTPError as exc:
             raise InfrastructureError(
                 f"fault proxy at {self.api_url} unreachable: {_reason(exc, self.timeout)}"
             ) from None
-        except (ProxyExists, NotFound, InvalidToxic) as exc:  # toxiproxy-python: 409, 404, 400
-            status = _STATUS_OF[type(exc)]
-            if status in allow:
+        if response.status >= 400:
+            if response.status in allow:
                 return None
-            raise self._refused(method, path, status, _error_text(exc)) from None
-        if response.status_code >= 400:
-            if response.status_code in allow:
-                return None
-            raise self._refused(
-                method, path, response.status_code, _error_text(Exception(response.content))
-            )
+            raise self._refused(method, path, response.status, _error_text(response.body))
         return response
 
     def _refused(self, method: str, path: str, status: int, message: str) -> InfrastructureError:
@@ -126,7 +116,18 @@ class FaultProxy:
     def _json(self, method: str, path: str, body: Any = None) -> Any:
         response = self._call(method, path, body)
         assert response is not None
-        return response.json()
+        return self._parse(response, f"{method} {path}")
+
+    def _parse(self, response: Answer, what: str) -> Any:
+        try:
+            return json.loads(response.body)
+        except ValueError:
+            raise self._not_toxiproxy(f"{what} answered a body that is not JSON") from None
+
+    def _not_toxiproxy(self, why: str) -> InfrastructureError:
+        return InfrastructureError(
+            f"fault proxy at {self.api_url} does not speak Toxiproxy's API: {why}"
+        )
 
     def proxy_name(self, path_name: str) -> str:
         return f"cc-{self.run_id}-{path_name}"
@@ -146,11 +147,26 @@ class FaultProxy:
         """The server's version string (also a reachability check)."""
         response = self._call("GET", "/version")
         assert response is not None
-        text = response.text.strip()
+        text = response.body.decode("utf-8", "replace").strip()
         try:
             return str(json.loads(text)["version"])
         except (ValueError, KeyError, TypeError):
             return text  # Toxiproxy before 2.7 answered bare text
+
+    def check_api(self) -> str:
+        """The server's version, once it has shown it speaks Toxiproxy's API: ``/version`` is a
+        version and ``/proxies`` a JSON object of proxies. Anything else (an HTML page, garbage,
+        JSON of another shape) is an InfrastructureError naming the URL, before the run starts."""
+        version = self.version()
+        if not _VERSION.fullmatch(version):
+            shown = version[:60].replace("\n", " ")
+            raise self._not_toxiproxy(f"GET /version answered {shown!r}, not a version")
+        proxies = self._json("GET", "/proxies")
+        if not isinstance(proxies, dict) or not all(
+            isinstance(p, dict) and "listen" in p for p in proxies.values()
+        ):
+            raise self._not_toxiproxy("GET /proxies answered JSON that is not a set of proxies")
+        return version
 
     @property
     def endpoints(self) -> dict[str, ProxyEndpoint]:
@@ -174,11 +190,13 @@ class FaultProxy:
             if path_name in self._endpoints:
                 raise UsageError(f"a fault proxy for path {path_name!r} already exists")
             data = self._json("POST", "/proxies", body)
-            host, _, port = str(data["listen"]).rpartition(":")
-            host = host.strip("[]")
-            if host in ("", "0.0.0.0", "::"):
-                host = "127.0.0.1"
-            endpoint = ProxyEndpoint(name=name, host=host, port=int(port))
+            try:
+                host, _, port = str(data["listen"]).rpartition(":")
+                endpoint = ProxyEndpoint(name=name, host=host.strip("[]"), port=int(port))
+            except (KeyError, TypeError, ValueError):
+                raise self._not_toxiproxy("POST /proxies answered no listen address") from None
+            if endpoint.host in ("", "0.0.0.0", "::"):
+                endpoint = ProxyEndpoint(name=name, host="127.0.0.1", port=endpoint.port)
             self._endpoints[path_name] = endpoint
         return endpoint
 
@@ -240,19 +258,23 @@ class FaultProxy:
             listing = self._call("GET", f"/proxies/{endpoint.name}/toxics", allow=(404,))
             if listing is None:
                 continue  # deleted behind our back: nothing left to heal
-            for toxic in listing.json():
+            for toxic in self._parse(listing, f"GET /proxies/{endpoint.name}/toxics"):
                 path = f"/proxies/{endpoint.name}/toxics/{toxic['name']}"
                 self._call("DELETE", path, allow=(404,))
             self._call("POST", f"/proxies/{endpoint.name}", {"enabled": True}, allow=(404,))
 
     def close(self) -> None:
         """Delete every proxy this object created (their toxics go with them)."""
-        self.heal_all()
-        with self._lock:
-            owned = [e for path, e in self._endpoints.items() if path not in self._adopted]
-            self._endpoints, self._adopted = {}, set()
-        for endpoint in owned:
-            self._call("DELETE", f"/proxies/{endpoint.name}", allow=(404,))
+        try:
+            self.heal_all()
+            with self._lock:
+                owned = [e for path, e in self._endpoints.items() if path not in self._adopted]
+                self._endpoints, self._adopted = {}, set()
+            for endpoint in owned:
+                self._call("DELETE", f"/proxies/{endpoint.name}", allow=(404,))
+        finally:
+            if not self._endpoints:
+                self._http.close()
 
     def __enter__(self) -> FaultProxy:
         return self

@@ -34,10 +34,10 @@ def open_fault_proxy(
     if url:
         faults = FaultProxy(url, run_id=run_id)
         try:
-            faults.version()
+            faults.check_api()
         except InfrastructureError as exc:
-            detail = exc.message.split(" unreachable: ", 1)[-1]
-            raise InfrastructureError(f"fault proxy at {url} unreachable: {detail}") from None
+            faults.close()
+            raise InfrastructureError(exc.message.replace(faults.api_url, url, 1)) from None
         with faults:
             yield faults
         return

@@ -28,12 +28,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from harness.client.bounded import get_status
 from harness.errors import InfrastructureError, UsageError
 from harness.runtime.base import Runtime, StoreHandle, TargetHandle
 from harness.runtime.docker_engine import Owner, connect, run_labels
-from harness.runtime.process import free_port, wait_healthy_or_dead, wait_until
+from harness.runtime.process import PROBE_SECONDS, free_port, wait_healthy_or_dead, wait_until
 
 SERVICE_PORT = 8080
 PROXY_API_PORT = 8474
@@ -411,10 +410,8 @@ class DockerRuntime(Runtime):
         def answers() -> bool:
             if _status(container) != "running":
                 return True
-            try:
-                return httpx.get(f"{api_url}/version", timeout=0.5, trust_env=False).is_success
-            except httpx.HTTPError:
-                return False
+            status = get_status(f"{api_url}/version", PROBE_SECONDS)
+            return status is not None and 200 <= status < 300
 
         if not wait_until(answers, 30, 0.1) or _status(container) != "running":
             raise InfrastructureError(

@@ -18,9 +18,9 @@ from typing import Any
 from harness.errors import InfrastructureError, UsageError
 from harness.runtime.base import Runtime, StoreHandle, TargetHandle
 from harness.runtime.process import (
+    Spawner,
     free_port,
     port_open,
-    spawn,
     tail,
     terminate,
     wait_healthy_or_dead,
@@ -42,6 +42,7 @@ class LocalTarget(TargetHandle):
         port: int,
         data_dir: Path,
         health_timeout: float = 20.0,
+        spawner: Spawner | None = None,
     ) -> None:
         self.name = name
         self.argv = argv
@@ -52,6 +53,8 @@ class LocalTarget(TargetHandle):
         self.proc: subprocess.Popen[bytes] | None = None
         self.paused = False
         self._log = data_dir / "service.log"
+        self._spawner = spawner or Spawner()
+        """Forks this target, every time, from one long-lived thread (see Spawner)."""
 
     @property
     def log_path(self) -> Path:
@@ -70,7 +73,7 @@ class LocalTarget(TargetHandle):
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for attempt in range(3):
-            self.proc = spawn(self.argv, self._log, cwd=PROJECT_ROOT)
+            self.proc = self._spawner.spawn(self.argv, self._log, cwd=PROJECT_ROOT)
             self.paused = False
             try:
                 if wait:
@@ -164,6 +167,8 @@ class LocalRuntime(Runtime):
         self._postgres: PostgresServer | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._spawner = Spawner()
+        """Every store and target of this runtime is forked from its one thread."""
         atexit.register(self.close)
 
     def start_store(self, kind: str) -> StoreHandle:
@@ -172,10 +177,11 @@ class LocalRuntime(Runtime):
         with self._lock:
             if kind == "redis":
                 if self._redis is None:
-                    self._redis = RedisStore(self.workdir / "redis").start()
+                    self._redis = RedisStore(self.workdir / "redis", spawner=self._spawner)
+                    self._redis.start()
                 return self._redis
             if self._postgres is None:
-                self._postgres = PostgresServer().start()
+                self._postgres = PostgresServer(spawner=self._spawner).start()
             return self._postgres.new_database()
 
     def start_target(
@@ -198,7 +204,7 @@ class LocalRuntime(Runtime):
             store_url=store_url,
             admission_limit=admission_limit,
         )
-        target = LocalTarget(info.name, argv, self.host, port, data_dir)
+        target = LocalTarget(info.name, argv, self.host, port, data_dir, spawner=self._spawner)
         with self._lock:
             self.targets.append(target)
         target.start()
@@ -215,6 +221,7 @@ class LocalRuntime(Runtime):
             self._redis.stop()
         if self._postgres is not None:
             self._postgres.stop()
+        self._spawner.close()  # after every child is stopped: its thread's end kills the rest
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         atexit.unregister(self.close)

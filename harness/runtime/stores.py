@@ -13,6 +13,7 @@ from pathlib import Path
 from harness.errors import InfrastructureError
 from harness.runtime.base import StoreHandle
 from harness.runtime.process import (
+    Spawner,
     free_port,
     port_open,
     run_as,
@@ -69,6 +70,8 @@ class RedisStore(StoreHandle):
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    spawner: Spawner | None = None
+    """The runtime's spawner (parent-death signal from any thread); None: :func:`spawn`."""
 
     @property
     def url(self) -> str:  # type: ignore[override]
@@ -84,7 +87,8 @@ class RedisStore(StoreHandle):
             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
             "--protected-mode", "no", "--daemonize", "no",
         ]  # fmt: skip
-        self.proc = proc = spawn(argv, self.workdir / "redis.log")
+        start = self.spawner.spawn if self.spawner is not None else spawn
+        self.proc = proc = start(argv, self.workdir / "redis.log")
         if not wait_until(lambda: port_open(self.host, self.port) or proc.poll() is not None, 15):
             pass
         if self.proc.poll() is not None or not port_open(self.host, self.port):
@@ -111,6 +115,8 @@ class PostgresServer:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     root: Path | None = None
+    spawner: Spawner | None = None
+    """The runtime's spawner (parent-death signal from any thread); None: :func:`spawn`."""
     _databases: int = 0
 
     def start(self) -> PostgresServer:
@@ -145,7 +151,8 @@ class PostgresServer:
         self.log.touch()
         if user is not None:
             os.chown(self.log, NOBODY, NOBODY)
-        self.proc = spawn(argv, self.log, cwd=self.root, env=env, user=user)
+        start = self.spawner.spawn if self.spawner is not None else spawn
+        self.proc = start(argv, self.log, cwd=self.root, env=env, user=user)
         proc = self.proc
         ready = wait_until(lambda: self._ready() or proc.poll() is not None, 30, 0.1)
         if not ready or proc.poll() is not None:

@@ -39,9 +39,11 @@ from harness.client.recorded import record_final_read
 from harness.errors import InfrastructureError
 from harness.history import History, OpFunction, OpType
 from harness.nemesis import Nemesis
+from harness.surge.blocking import run_blocking
 from harness.surge.claimers import Claimer, ClaimTransport
 from harness.surge.metrics import answer_class
 from harness.surge.plan import FaultWindow, SurgeSettings, ramp_offsets
+from harness.surge.selfcheck import DriverGauge, DriverReport
 
 _OP_TYPE = {OutcomeType.OK: OpType.OK, OutcomeType.FAIL: OpType.FAIL, OutcomeType.INFO: OpType.INFO}
 
@@ -77,6 +79,8 @@ class SurgeRun:
     applied_faults: list[str]
     skipped_faults: list[str]
     indeterminate: int
+    driver: DriverReport | None = None
+    """Whether the driver delivered the load asked for (clients that never sent, lag, CPU)."""
 
     @property
     def stop_reason(self) -> str:
@@ -163,13 +167,16 @@ class SurgeDriver:
         self.applied: list[str] = []
         self.skipped: list[str] = []
         self._done = asyncio.Event()
+        self.gauge = DriverGauge(settings.clients)
 
     # -- the whole surge
     async def run(self) -> SurgeRun:
         settings = self.settings
         await self.transport.open(settings.clients)
-        await asyncio.to_thread(self._create)
+        await run_blocking(self._create)
         loop = asyncio.get_running_loop()
+        self.gauge = DriverGauge(settings.clients)
+        watcher = asyncio.create_task(self.gauge.watch_loop())
         t0 = loop.time()
         deadline = t0 + settings.duration
         clients = [
@@ -178,20 +185,29 @@ class SurgeDriver:
         ]
         faults = asyncio.create_task(self._faults(settings.schedule(), t0))
         ticker = asyncio.create_task(self._tick(t0)) if self.progress_cb else None
+        interrupted = False
         try:
             await asyncio.gather(*clients)
+        except BaseException:
+            interrupted = True
+            raise
         finally:
             self._done.set()
             for task in clients:
                 task.cancel()
-            await asyncio.gather(faults, return_exceptions=False)
             if ticker is not None:
                 ticker.cancel()
+            watcher.cancel()
+            if interrupted:
+                faults.cancel()  # teardown heals everything; do not wait for a fault to finish
+            else:
+                await faults
         surge_seconds = loop.time() - t0
-        await asyncio.to_thread(self.nemesis.heal_all)
+        driver = self.gauge.report(surge_seconds, self.progress.attempted)
+        await run_blocking(self.nemesis.heal_all)
         await asyncio.sleep(SETTLE_AFTER_INFO if self.indeterminate else SETTLE)
         await self._drain()
-        await asyncio.to_thread(self._read)
+        await run_blocking(self._read)
         return SurgeRun(
             campaign=self.campaign,
             surge_seconds=surge_seconds,
@@ -199,27 +215,33 @@ class SurgeDriver:
             applied_faults=list(self.applied),
             skipped_faults=list(self.skipped),
             indeterminate=self.indeterminate,
+            driver=driver,
         )
 
     # -- one client
     async def _client(self, i: int, start_at: float, deadline: float) -> None:
         loop = asyncio.get_running_loop()
         await asyncio.sleep(max(0.0, start_at - loop.time()))
+        self.gauge.joined(loop.time() - start_at)
         settings = self.settings
         rng = random.Random(f"{settings.seed}:{i}")
         claimer = self.transport.client(i)
         process = f"c{i}"
         keys = itertools.count(1)
         self.progress.running += 1
+        sent = False
         try:
             while True:
                 if loop.time() >= deadline:
                     self.stops["duration"] += 1
+                    if not sent:
+                        self.gauge.never_sent += 1
                     return
                 user = self.users.pick(rng)
                 if user is None:
                     self.stops["users_exhausted"] += 1
                     return
+                sent = True
                 if await self._logical_claim(claimer, process, rng, user, keys, deadline):
                     self.stops["sold_out"] += 1
                     return
@@ -299,12 +321,12 @@ class SurgeDriver:
             if not await self._until(t0 + window.start):
                 self.skipped.extend(w.fault.name for w in schedule[n:])
                 return
-            await asyncio.to_thread(self.nemesis.apply, window.fault.apply)
+            await run_blocking(self.nemesis.apply, window.fault.apply)
             self.applied.append(window.fault.name)
             self.progress.faults.append(window.fault.name)
             ended = await self._until(t0 + window.end)
             if window.fault.heal is not None:
-                await asyncio.to_thread(self.nemesis.apply, window.fault.heal)
+                await run_blocking(self.nemesis.apply, window.fault.heal)
             if not ended:
                 self.skipped.extend(w.fault.name for w in schedule[n + 1 :])
                 return

@@ -6,14 +6,21 @@ ClientSession spent 230-240 us of CPU per request, this client 90-130 us, and su
 1.5-1.6x the rate (benchmarks/bench_load_driver.py keeps an aiohttp row to keep it measured).
 
 It does only what claim protocol v1 needs: one request at a time per connection, bodies delimited
-by Content-Length, chunked encoding or the connection's close, and ``Connection: close``.
+by Content-Length, chunked encoding or the connection's close, and ``Connection: close``. It never
+holds more than one answer's worth of bytes: a head over :data:`MAX_HEAD` or a body over
+:data:`~harness.client.bounded.MAX_ANSWER_BYTES` is a :class:`ResponseError` (an indeterminate
+claim) and the connection is dropped. The caller bounds the time (``asyncio.timeout``).
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from harness.client.bounded import MAX_ANSWER_BYTES
+
 MAX_HEAD = 64 * 1024
+MAX_BUFFER = MAX_HEAD + MAX_ANSWER_BYTES + MAX_HEAD
+"""The most bytes a connection buffers: a head, a capped body and room for chunk framing."""
 
 
 class ResponseError(Exception):
@@ -25,10 +32,11 @@ class ConnectionClosed(Exception):
 
 
 def parse_response(
-    buf: bytearray | bytes, eof: bool = False
+    buf: bytearray | bytes, eof: bool = False, max_body: int = MAX_ANSWER_BYTES
 ) -> tuple[int, bytes, int, bool] | None:
     """Parse one response at the start of ``buf``: (status, body, bytes consumed, keep-alive), or
     None while it is incomplete. ``eof``: the peer closed, so a body without a length ends here.
+    A body over ``max_body`` (declared or received) raises :class:`ResponseError`.
     Pure, so it is unit-tested on hand-made bytes."""
     end = buf.find(b"\r\n\r\n")
     if end < 0:
@@ -60,9 +68,11 @@ def parse_response(
             elif token == "keep-alive":
                 keep = True
     start = end + 4
+    if length is not None and length > max_body:
+        raise ResponseError(f"answer body over the {max_body}-byte cap")
     if 100 <= status < 200:
         # an interim answer (we never send Expect: 100-continue): skip it, read the real one
-        rest = parse_response(buf[start:], eof)
+        rest = parse_response(buf[start:], eof, max_body)
         if rest is None:
             return None
         return rest[0], rest[1], start + rest[2], rest[3]
@@ -70,13 +80,19 @@ def parse_response(
         return status, b"", start, keep
     if chunked:
         done = _chunked(buf, start)
+        if done is not None and len(done[0]) > max_body:
+            raise ResponseError(f"answer body over the {max_body}-byte cap")
         if done is None:
+            if len(buf) > MAX_BUFFER:
+                raise ResponseError(f"answer body over the {max_body}-byte cap")
             return None
         return status, done[0], done[1], keep
     if length is not None:
         if len(buf) - start < length:
             return None
         return status, bytes(buf[start : start + length]), start + length, keep
+    if len(buf) - start > max_body:
+        raise ResponseError(f"answer body over the {max_body}-byte cap")
     if not eof:
         return None
     return status, bytes(buf[start:]), len(buf), False
@@ -124,6 +140,8 @@ class Http1Connection(asyncio.Protocol):
         self._buf += data
         waiter = self._waiter
         if waiter is None or waiter.done():
+            if len(self._buf) > MAX_BUFFER:  # talking out of turn, at length: not a peer to keep
+                self.close()
             return
         try:
             parsed = parse_response(self._buf)

@@ -54,6 +54,18 @@ class SurgeOutcome:
     def verdict(self) -> str:
         return "pass" if self.report.valid else "fail"
 
+    @property
+    def driver_warnings(self) -> list[str]:
+        """How the load driver fell short of the surge asked for (empty: it kept up)."""
+        return self.run.driver.warnings() if self.run.driver is not None else []
+
+    def verdict_line(self) -> str:
+        """PASS or FAIL, qualified when the driver did not deliver the load asked for."""
+        word = self.verdict.upper()
+        if self.driver_warnings:
+            word += " (under less load than asked: the load driver fell behind)"
+        return word
+
 
 def check_faults_supported(settings: SurgeSettings, options: SurgeOptions) -> None:
     """A fault (or setting) the deployment cannot take is a usage error, found before anything
@@ -199,6 +211,7 @@ def surge_json(outcome: SurgeOutcome) -> dict[str, Any]:
         "stop": outcome.run.stop_reason,
         "client_stops": outcome.run.stops,
         "faults": {"applied": outcome.run.applied_faults, "skipped": outcome.run.skipped_faults},
+        "driver": outcome.run.driver.to_json() if outcome.run.driver is not None else None,
         "transport": "http1" if outcome.fast_path else "adapter",
         "elapsed_s": round(outcome.elapsed, 3),
         "history": str(outcome.history_path) if outcome.history_path else None,
