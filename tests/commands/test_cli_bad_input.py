@@ -4,30 +4,9 @@ partial result file. Run as a user runs it: the CLI in a subprocess."""
 import json
 import os
 import socket
-import subprocess
-import sys
 
 import pytest
-
-
-def cli(*args, cwd=None, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-    )
-
-
-def assert_one_line(result, code, needle):
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines, result.stdout
-    assert needle in lines[-1], lines
-    assert len([line for line in lines if line.startswith("coupon-chaos")]) == 1, lines
+from cli_helpers import assert_one_line, cli
 
 
 def closed_port() -> int:
@@ -177,3 +156,41 @@ def test_check_malformed_and_missing_history(tmp_path):
     truncated.write_text(text[: len(text) - 40])
     assert_one_line(cli("check", truncated), 2, "not a history entry")
     assert_one_line(cli("check", tmp_path / "missing.jsonl"), 2, "cannot read history")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+@pytest.mark.parametrize(
+    ("command", "option", "limit"),
+    [
+        ("run", "--client-timeout", "a positive number of seconds, at most 600"),
+        ("run", "--budget", "a positive number of seconds, at most 604800"),
+        ("surge", "--client-timeout", "a positive number of seconds, at most 600"),
+        ("surge", "--duration", "a positive number of seconds, at most 86400"),
+    ],
+)
+def test_float_options_are_finite_and_positive(command, option, limit, value, tmp_path):
+    result = cli(command, f"{option}={value}", "--report", tmp_path / "out")
+    assert_one_line(result, 2, f"argument {option}: must be {limit}, got {value!r}")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "1e9"])
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("run", "--minimize"), ("run", "--shrink"), ("surge", "--ramp")],
+)
+def test_zero_or_more_seconds_options(command, option, value):
+    result = cli(command, f"{option}={value}")
+    assert_one_line(result, 2, f"argument {option}: must be a number of seconds from 0 to 86400")
+
+
+def test_run_admission_limit_must_be_positive():
+    result = cli("run", "--admission-limit", "-1", "--budget", 1)
+    assert_one_line(result, 2, "argument --admission-limit: must be a whole number from 1 to")
+    assert "attacking" not in result.stderr
+
+
+@pytest.mark.parametrize(("command", "port"), [("run", "99999"), ("run", "0"), ("surge", "99999")])
+def test_target_url_port_out_of_range(command, port):
+    result = cli(command, "--runtime", "external", "--target", f"http://127.0.0.1:{port}")
+    assert_one_line(result, 2, "the port must be a number from 1 to 65535")
