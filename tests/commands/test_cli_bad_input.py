@@ -194,3 +194,67 @@ def test_run_admission_limit_must_be_positive():
 def test_target_url_port_out_of_range(command, port):
     result = cli(command, "--runtime", "external", "--target", f"http://127.0.0.1:{port}")
     assert_one_line(result, 2, "the port must be a number from 1 to 65535")
+
+
+GOOD_SCENARIO = {
+    "format": "coupon-chaos-scenario",
+    "version": 1,
+    "target": "reference-sqlite",
+    "campaign": {"stock": 1, "per_user_limit": 1},
+    "client_timeout": 1.0,
+    "steps": [{"op": "claim", "user": "u1", "key": "k1"}],
+}
+
+
+def _nested(depth):
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\x00\x01\xfe\xff binary", "not UTF-8 text (byte 2"),
+        (json.dumps(GOOD_SCENARIO).encode("utf-16"), "not UTF-8 text (byte 0"),
+        (
+            json.dumps({**GOOD_SCENARIO, "notes": "caf\u00e9"}, ensure_ascii=False).encode(
+                "latin-1"
+            ),
+            "not UTF-8 text",
+        ),
+        (
+            json.dumps({**GOOD_SCENARIO, "client_timeout": float("nan")}).encode(),
+            "NaN is not a JSON number",
+        ),
+        (
+            json.dumps({**GOOD_SCENARIO, "campaign": {"stock": float("inf")}}).encode(),
+            "Infinity is not a JSON number",
+        ),
+        (
+            json.dumps({**GOOD_SCENARIO, "seed": float("-inf")}).encode(),
+            "-Infinity is not a JSON number",
+        ),
+        (
+            json.dumps(GOOD_SCENARIO).replace('"steps"', f'"x": {_nested(40)}, "steps"').encode(),
+            "nested deeper than 32 levels",
+        ),
+        (
+            json.dumps(GOOD_SCENARIO)
+            .replace('"steps"', f'"x": {_nested(200_000)}, "steps"')
+            .encode(),
+            "nested deeper than 32 levels",
+        ),
+    ],
+    ids=["binary", "utf-16", "latin-1", "nan", "infinity", "-infinity", "deep", "very-deep"],
+)
+def test_scenario_bytes_that_are_not_a_scenario(tmp_path, content, needle):
+    path = tmp_path / "s.json"
+    path.write_bytes(content)
+    assert_one_line(cli("replay", path), 2, needle)
+
+
+def test_huge_scenario_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as out:
+        out.truncate(64 * 1024 * 1024 * 1024)  # sparse: 64 GiB that take no disk
+    result = cli("replay", path, timeout=30)
+    assert_one_line(result, 2, "more than a scenario file may have (16777216 bytes)")
