@@ -9,6 +9,7 @@ are a ``ValueError`` whose message says what is wrong, for the caller to put on 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, NoReturn
 
 
@@ -17,11 +18,19 @@ def reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def finite_float(text: str) -> float:
+    """``parse_float`` for ``json.loads``: ``1e400`` parses to infinity, which is refused too."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of the range of a number")
+    return value
+
+
 def loads_strict(text: str | bytes, max_depth: int) -> Any:
     """``json.loads`` without NaN/Infinity and with at most ``max_depth`` levels of arrays and
     objects; anything else is a ValueError naming the problem."""
     try:
-        data = json.loads(text, parse_constant=reject_constant)
+        data = json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
     except RecursionError:
         raise ValueError(f"nested deeper than {max_depth} levels") from None
     if nesting_exceeds(data, max_depth):

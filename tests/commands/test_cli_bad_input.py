@@ -258,3 +258,58 @@ def test_huge_scenario_is_refused_before_it_is_read(tmp_path):
         out.truncate(64 * 1024 * 1024 * 1024)  # sparse: 64 GiB that take no disk
     result = cli("replay", path, timeout=30)
     assert_one_line(result, 2, "more than a scenario file may have (16777216 bytes)")
+
+
+def _final_read(path):
+    """The lines of a good history, and the index of its final read's completion."""
+    lines = path.read_text().splitlines()
+    read = next(i for i, line in enumerate(lines) if '"read"' in line and '"ok"' in line)
+    return lines, read
+
+
+@pytest.mark.parametrize(
+    ("campaign", "coupons", "needle"),
+    [
+        ("x", [], "the final read's 'campaign' is a string, not an object"),
+        ([1], [], "the final read's 'campaign' is an array, not an object"),
+        (None, "abc", "the final read's 'coupons' must be a list of objects, got a string"),
+        (None, {"a": 1}, "'coupons' must be a list of objects, got an object"),
+        (None, [1, 2], "'coupons' must be a list of objects, got a list holding other values"),
+    ],
+)
+def test_check_wrong_typed_final_read(tmp_path, campaign, coupons, needle):
+    path = tmp_path / "h.jsonl"
+    write_history(path, [("A", "u1", "k1")], [("A", "u1", "k1")])
+    lines, read = _final_read(path)
+    entry = json.loads(lines[read])
+    if campaign is not None:
+        entry["value"]["campaign"] = campaign
+    entry["value"]["coupons"] = coupons
+    lines[read] = json.dumps(entry)
+    path.write_text("\n".join(lines) + "\n")
+    assert_one_line(cli("check", path), 2, needle)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ('"time": ', '"time": NaN, "was": ', "cannot convert float NaN to integer"),
+        ('"time": ', '"time": Infinity, "was": ', "cannot convert float infinity to integer"),
+        ('"time": ', '"time": -Infinity, "was": ', "cannot convert float infinity to integer"),
+        ('"time": ', '"time": 1e400, "was": ', "cannot convert float infinity to integer"),
+        ('"value": {', '"value": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ", "nested"),
+    ],
+    ids=["nan-time", "inf-time", "-inf-time", "overflow-time", "deep"],
+)
+def test_check_history_with_non_numbers_or_deep_nesting(tmp_path, old, new, needle):
+    """Times must be numbers; a NaN inside a value is read as the json module reads it
+    (tests/history/test_fast_paths.py), the checkers never compute with one."""
+    path = tmp_path / "h.jsonl"
+    write_history(path, [("A", "u1", "k1")], [("A", "u1", "k1")])
+    lines = path.read_text().splitlines()
+    assert old in lines[0]
+    lines[0] = lines[0].replace(old, new, 1)
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("check", path)
+    assert_one_line(result, 2, f"{path}:1: not a history entry")
+    assert needle in result.stderr
