@@ -313,3 +313,52 @@ def test_check_history_with_non_numbers_or_deep_nesting(tmp_path, old, new, need
     result = cli("check", path)
     assert_one_line(result, 2, f"{path}:1: not a history entry")
     assert needle in result.stderr
+
+
+ADAPTER_MODULES = {
+    "broken_syntax": "def claim(:\n",
+    "raises_on_import": 'raise RuntimeError("ADAPTER_CONFIG is not set")\n',
+    "exits_on_import": "import sys\nsys.exit(3)\n",
+    "odd_constructor": (
+        "from harness.client import HttpClaimAdapter\n\n\n"
+        "class Shop(HttpClaimAdapter):\n"
+        "    def __init__(self, base_url, token):\n"
+        "        super().__init__(base_url)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("./adapters/shop.py:Shop", "./adapters/shop.py is a path or a relative module"),
+        (".shop:Shop", ".shop is a path or a relative module"),
+        ("broken_syntax:Shop", "importing broken_syntax failed: SyntaxError: invalid syntax"),
+        (
+            "raises_on_import:Shop",
+            "importing raises_on_import failed: RuntimeError: ADAPTER_CONFIG is not set",
+        ),
+        ("exits_on_import:Shop", "importing exits_on_import failed: SystemExit: 3"),
+        (
+            "odd_constructor:Shop",
+            "Shop(base_url, token) cannot be called as Shop(base_url, timeout=SECONDS)",
+        ),
+    ],
+)
+def test_bad_adapter_is_one_line(tmp_path, spec, needle):
+    for name, source in ADAPTER_MODULES.items():
+        (tmp_path / f"{name}.py").write_text(source)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = cli("run", "--adapter", spec, "--budget", 1, "--report", tmp_path / "out", env=env)
+    assert_one_line(result, 2, needle)
+    assert f"--adapter {spec!r}" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_scenario_number_out_of_range(tmp_path):
+    """1e400 parses to infinity in Python's json: refused like Infinity."""
+    path = tmp_path / "s.json"
+    path.write_text(
+        json.dumps(GOOD_SCENARIO).replace('"client_timeout": 1.0', '"client_timeout": 1e400')
+    )
+    assert_one_line(cli("replay", path), 2, "1e400 is out of the range of a number")
