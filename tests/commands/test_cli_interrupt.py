@@ -16,7 +16,16 @@ from cli_helpers import REPO
 def _interrupt(tmp_path: Path, after: float | str) -> subprocess.CompletedProcess[str]:
     """``run`` interrupted ``after`` seconds, or right after it prints a line starting so."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", "--budget", "5", "--scenarios", str(tmp_path / "s")],
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "--budget",
+            "5",
+            "--scenarios",
+            str(tmp_path / "s"),
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -130,3 +130,51 @@ def test_a_pass_stays_a_pass_when_the_report_cannot_be_written(tmp_path: Path) -
         "coupon-chaos: report",
         "coupon-chaos: junit",
     ], lines
+
+
+def _umask_022() -> None:
+    os.umask(0o022)
+
+
+def _assert_readable_by_others(files: list[Path]) -> None:
+    modes = {path.name: oct(path.stat().st_mode & 0o777) for path in files}
+    assert all(path.stat().st_mode & 0o044 == 0o044 for path in files), modes
+
+
+def test_run_results_are_readable_by_others(tmp_path: Path) -> None:
+    """report.json, report.html, target.log, the scenario, its history and the JUnit file."""
+    report, junit = tmp_path / "report", tmp_path / "ci" / "junit.xml"
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--target", "bug-retry-reissue",
+         "--budget", "30", "--seed", "1", "--shrink", "0", "--minimize", "0", "--confirm", "0",
+         "--report", str(report), "--junit", str(junit)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, preexec_fn=_umask_022,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    files = [*report.glob("*.*"), *(report / "scenarios").iterdir(), junit]
+    names = {path.name.split(".", 1)[-1] if "seed" in path.name else path.name for path in files}
+    assert {
+        "report.json",
+        "report.html",
+        "target.log",
+        "junit.xml",
+        "json",
+        "history.jsonl",
+    } <= names
+    _assert_readable_by_others(files)
+
+
+def test_surge_results_are_readable_by_others(tmp_path: Path) -> None:
+    """report.json, surge.json, report.html, history.jsonl and target.log of a failing surge."""
+    report = tmp_path / "report"
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "surge", "--target", "bug-stock-race",
+         "--clients", "20", "--users", "100", "--stock", "20", "--duration", "2", "--ramp", "0",
+         "--seed", "1", "--report", str(report)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, preexec_fn=_umask_022,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    files = list(report.iterdir())
+    expected = {"report.json", "surge.json", "report.html", "history.jsonl"}
+    assert expected <= {path.name for path in files}
+    _assert_readable_by_others(files)
