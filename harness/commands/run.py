@@ -12,18 +12,11 @@ from typing import TextIO
 from harness.commands.common import add_connection_arguments, check_target
 from harness.commands.values import seconds, whole_number
 from harness.engine.report import write_junit
-from harness.engine.run import (
-    MAX_ADMISSION_LIMIT,
-    MAX_BUDGET,
-    MAX_CLIENT_TIMEOUT,
-    MAX_SHRINK,
-    RunOptions,
-    RunOutcome,
-    execute_run,
-)
+from harness.engine.run import RunOptions, RunOutcome, execute_run
 from harness.engine.search import SearchContext
 from harness.errors import ExitCode
 from harness.generator.profiles import PROFILES
+from harness.limits import MAX_ADMISSION_LIMIT, MAX_BUDGET, MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error
 from harness.report_html.for_run import write_run_reports
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from harness.atomic import write_atomic
 from harness.commands.common import add_connection_arguments, check_target
-from harness.commands.values import DAY, seconds
-from harness.engine.run import MAX_CLIENT_TIMEOUT
+from harness.commands.values import seconds
 from harness.errors import ExitCode
+from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
 from harness.report_html import write_html_report
 from harness.surge.driver import Progress
@@ -75,14 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ramp",
-        type=seconds(DAY, zero_ok=True),
+        type=seconds(MAX_SHRINK, zero_ok=True),
         metavar="SECONDS",
         default=DEFAULTS.ramp,
         help="seconds over which clients join, linearly (default: 1)",
     )
     parser.add_argument(
         "--duration",
-        type=seconds(DAY),
+        type=seconds(MAX_SHRINK),
         metavar="SECONDS",
         default=DEFAULTS.duration,
         help="longest surge in seconds; it ends earlier once sold out (default: 10)",

@@ -13,9 +13,6 @@ import argparse
 import math
 from collections.abc import Callable
 
-HOUR = 3600.0
-DAY = 24 * HOUR
-
 
 def seconds(maximum: float, *, zero_ok: bool = False) -> Callable[[str], float]:
     """A duration in seconds: finite, more than 0 (or 0 too if ``zero_ok``, where 0 means

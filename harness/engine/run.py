@@ -21,16 +21,9 @@ from harness.engine.search import SearchContext, search
 from harness.errors import UsageError
 from harness.generator.profiles import PROFILES, Profile
 from harness.invariants import ALL_INVARIANTS
+from harness.limits import MAX_ADMISSION_LIMIT, MAX_BUDGET, MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import describe_os_error, write_with_fallback
 from harness.scenario import Burst, Scenario, load_scenario, save_scenario
-
-MAX_BUDGET = 7 * 24 * 3600.0
-"""The longest --budget: a week."""
-MAX_SHRINK = 24 * 3600.0
-"""The longest --minimize and --shrink: a day."""
-MAX_CLIENT_TIMEOUT = 600.0
-"""The longest --client-timeout: ten minutes (as surge's)."""
-MAX_ADMISSION_LIMIT = 1_000_000
 
 
 @dataclass
