@@ -178,3 +178,27 @@ def test_surge_results_are_readable_by_others(tmp_path: Path) -> None:
     expected = {"report.json", "surge.json", "report.html", "history.jsonl"}
     assert expected <= {path.name for path in files}
     _assert_readable_by_others(files)
+
+
+def test_a_failing_surge_history_survives_an_unwritable_folder(tmp_path: Path) -> None:
+    """Without --report a failing surge keeps its history in chaos-results/surge/: if that has
+    become impossible, the history goes to the temp folder and one line says where."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "surge", "--target", "bug-stock-race",
+         "--clients", "20", "--users", "100", "--stock", "20", "--duration", "2", "--ramp", "0",
+         "--seed", "1"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    assert first.startswith("surge on"), first
+    (tmp_path / "chaos-results").write_text("in the way\n")
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, (stdout, stderr)
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("coupon-chaos")]
+    assert len(lines) == 1 and "history not written to chaos-results/surge/" in lines[0], lines
+    saved = Path(lines[0].rsplit("saved it to ", 1)[1])
+    assert saved.is_file() and saved.parent.parent == Path(tempfile.gettempdir())
+    assert f"history: {saved}" in stdout
