@@ -5,6 +5,7 @@ subprocess."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,9 +110,12 @@ def test_a_found_scenario_survives_an_unwritable_folder(tmp_path: Path) -> None:
     assert len(lines) == 2, lines
     assert f"scenario not written to {scenarios}/" in lines[0]
     saved = Path(lines[0].rsplit("saved it to ", 1)[1])
-    assert saved.is_file() and saved.parent.parent == Path(tempfile.gettempdir())
-    assert saved.with_suffix(".history.jsonl").is_file()
-    assert f"scenario: {saved}" in result.stdout
+    try:
+        assert saved.is_file() and saved.parent.parent == Path(tempfile.gettempdir())
+        assert saved.with_suffix(".history.jsonl").is_file()
+        assert f"scenario: {saved}" in result.stdout
+    finally:
+        shutil.rmtree(saved.parent, ignore_errors=True)
     assert f"report not written to {report}" in lines[1]
 
 
@@ -200,5 +204,8 @@ def test_a_failing_surge_history_survives_an_unwritable_folder(tmp_path: Path) -
     lines = [line for line in stderr.splitlines() if line.startswith("coupon-chaos")]
     assert len(lines) == 1 and "history not written to chaos-results/surge/" in lines[0], lines
     saved = Path(lines[0].rsplit("saved it to ", 1)[1])
-    assert saved.is_file() and saved.parent.parent == Path(tempfile.gettempdir())
-    assert f"history: {saved}" in stdout
+    try:
+        assert saved.is_file() and saved.parent.parent == Path(tempfile.gettempdir())
+        assert f"history: {saved}" in stdout
+    finally:
+        shutil.rmtree(saved.parent, ignore_errors=True)
