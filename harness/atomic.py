@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 NEW_FILE_MODE = 0o644
-"""Permissions of a file that did not exist before (mkstemp's 0600 would hide a CI artifact)."""
+"""Permissions of a file that did not exist before, less the umask (mkstemp's 0600 would hide a
+CI artifact; a user whose umask is 077 still gets private files, as with ``open()``)."""
+
+_DEFAULT_UMASK = 0o022
+"""Assumed where the umask cannot be read without changing it (no /proc/self/status)."""
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -54,4 +58,17 @@ def _mode_for(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except OSError:
-        return NEW_FILE_MODE
+        return NEW_FILE_MODE & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read from /proc (``os.umask`` can only be read by setting it, which
+    races with other threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _DEFAULT_UMASK

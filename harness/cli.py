@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from harness import __version__
 from harness.errors import ExitCode, HarnessError
+from harness.startup import exit_interrupted_at_startup
 
 # name -> module under harness.commands; each module is imported only when its command runs
 COMMANDS: dict[str, str] = {
@@ -87,8 +88,11 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:  # imports every command (matplotlib, hypothesis): a second or more of start-up
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        exit_interrupted_at_startup()
     if not getattr(args, "_run", None):
         parser.print_help()
         return ExitCode.USAGE

@@ -25,8 +25,10 @@ from typing import Any
 
 import pytest
 
+from harness.commands.values import seconds
 from harness.errors import HarnessError
 from harness.faults.session import resolve_fault_proxy_url
+from harness.limits import MAX_BUDGET
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,7 +51,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="settings profile of the ready-made chaos test (default: ci)",
     )
     group.addoption(
-        "--chaos-budget", type=float, default=None, help="seconds for the ready-made chaos test"
+        "--chaos-budget",
+        type=seconds(MAX_BUDGET),
+        default=None,
+        help="seconds for the ready-made chaos test",
     )
     group.addoption(
         "--chaos-scenarios",

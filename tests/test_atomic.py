@@ -3,6 +3,7 @@ its temporary file behind."""
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -38,6 +39,20 @@ def test_a_new_file_is_readable_by_others_and_its_folder_is_created(tmp_path: Pa
     write_atomic(path, "<html>")
     assert path.read_text() == "<html>"
     assert stat.S_IMODE(path.stat().st_mode) == NEW_FILE_MODE
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_a_new_file_follows_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    """0644 less the umask, as open() would make it: a private umask keeps results private."""
+    previous = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "report.json", "{}")
+        with atomic_file(tmp_path / "junit.xml") as out:
+            out.write(b"<testsuite/>")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "report.json").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "junit.xml").stat().st_mode) == mode
 
 
 class _Unencodable(str):

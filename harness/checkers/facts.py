@@ -21,7 +21,7 @@ from itertools import islice
 from operator import le
 from typing import Any, cast
 
-from harness.history import NEMESIS, Op, OpFunction, OpType
+from harness.history import NEMESIS, MalformedHistory, Op, OpFunction, OpType
 from harness.history.record import gc_paused
 
 CLAIMS = (OpFunction.CLAIM.value, OpFunction.DRAIN.value)
@@ -351,7 +351,7 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
             facts.stock = _int(op.value.get("stock"))
             facts.per_user_limit = _int(op.value.get("per_user_limit"))
         elif f == "read" and kind is OK:
-            state = op.value.get("campaign") or {}
+            state = _final_read_state(op)
             cid = str_(state.get("campaign_id", op.value.get("campaign_id")))
             facts = _campaign(campaigns, cid)
             facts.read = op.value
@@ -370,6 +370,33 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
             if facts.per_user_limit is None:
                 facts.per_user_limit = _int(state.get("per_user_limit"))
     return campaigns
+
+
+def _final_read_state(op: Op) -> dict[str, Any]:
+    """The campaign state of a successful final read, after checking the read's shape: the
+    rules index into ``campaign`` and every coupon, so a wrong type there is a malformed
+    history, not an AttributeError halfway through a check."""
+    state = op.value.get("campaign")
+    coupons = op.value.get("coupons")
+    if state is not None and type(state) is not dict:
+        raise MalformedHistory(
+            f"op {op.index}: the final read's 'campaign' is {_json_type(state)}, not an object"
+        )
+    if coupons is not None and (
+        type(coupons) is not list or not all(type(c) is dict for c in coupons)
+    ):
+        raise MalformedHistory(
+            f"op {op.index}: the final read's 'coupons' must be a list of objects, got "
+            + (_json_type(coupons) if type(coupons) is not list else "a list holding other values")
+        )
+    return state or {}
+
+
+def _json_type(value: Any) -> str:
+    """How JSON calls ``value``'s type, for an error message."""
+    names = {str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+    names.update({list: "an array", dict: "an object", type(None): "null"})
+    return names.get(type(value), type(value).__name__)
 
 
 def _campaign(campaigns: dict[str, CampaignFacts], cid: str) -> CampaignFacts:

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 from harness.checkers import Status, check_history
-from harness.errors import ExitCode
-from harness.history import History
+from harness.errors import ExitCode, UsageError
+from harness.history import History, MalformedHistory
 
 HELP = "check a recorded history file (JSON Lines) for every invariant"
 
@@ -26,7 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     history = History.read_jsonl(args.history)
-    report = check_history(history)
+    try:
+        report = check_history(history)
+    except MalformedHistory as exc:
+        raise UsageError(f"{args.history}: not a history the checkers can judge ({exc})") from None
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

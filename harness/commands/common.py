@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from urllib.parse import urlsplit
 
+from harness.errors import UsageError
 from harness.faults.session import resolve_fault_proxy_url
 
 
@@ -20,3 +22,20 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         default=resolve_fault_proxy_url(None),
         help="drive a real Toxiproxy at URL (default: $TOXIPROXY_URL, else the embedded proxy)",
     )
+
+
+def check_target(target: str) -> None:
+    """A URL target must be ``http://HOST[:PORT]`` with a port that exists, checked before
+    anything starts (urllib only notices a port like 99999 when it is first used, as a
+    ValueError deep in a connection)."""
+    if not target.startswith(("http://", "https://")):
+        return
+    parts = urlsplit(target)
+    if parts.scheme != "http" or not parts.hostname:
+        raise UsageError(f"target URL {target!r} must be http://HOST:PORT")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise UsageError(f"target URL {target!r}: the port must be a number from 1 to 65535")

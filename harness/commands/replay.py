@@ -9,7 +9,7 @@ import argparse
 import secrets
 from pathlib import Path
 
-from harness.commands.common import add_connection_arguments
+from harness.commands.common import add_connection_arguments, check_target
 from harness.engine.deployment import DeployConfig, deploy, is_url
 from harness.engine.example import ClientPool, ExampleConfig
 from harness.engine.replay import replay
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--repeat must be between 1 and 1000")
     scenario = load_scenario(args.scenario)
     target = args.target or scenario.target
+    check_target(target)
     runtime = args.runtime or ("external" if is_url(target) else "local")
     config = DeployConfig(
         target=target,

@@ -9,12 +9,15 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from harness.commands.common import add_connection_arguments
+from harness.commands.common import add_connection_arguments, check_target
+from harness.commands.values import seconds, whole_number
 from harness.engine.report import write_junit
 from harness.engine.run import RunOptions, RunOutcome, execute_run
 from harness.engine.search import SearchContext
 from harness.errors import ExitCode
 from harness.generator.profiles import PROFILES
+from harness.limits import MAX_ADMISSION_LIMIT, MAX_BUDGET, MAX_CLIENT_TIMEOUT, MAX_SHRINK
+from harness.outputs import check_output_paths, describe_os_error
 from harness.report_html.for_run import write_run_reports
 
 HELP = "run a chaos campaign against a target and check every invariant (the CI gate)"
@@ -34,7 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where the target runs (default: local child processes)",
     )
     parser.add_argument(
-        "--budget", type=float, default=None, help="seconds to search (default: the profile's)"
+        "--budget",
+        type=seconds(MAX_BUDGET),
+        default=None,
+        metavar="SECONDS",
+        help="seconds to search (default: the profile's; at most a week)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed; the same seed, same examples")
     parser.add_argument("--profile", default="dev", choices=sorted(PROFILES), help="default: dev")
@@ -52,13 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
     parser.add_argument(
         "--confirm",
-        type=int,
+        type=whole_number(0, 1000),
         default=3,
         help="replay a found failure N times before saving it (default: 3)",
     )
     parser.add_argument(
         "--minimize",
-        type=float,
+        type=seconds(MAX_SHRINK, zero_ok=True),
         default=15.0,
         metavar="SECONDS",
         help="time for cutting steps out of a found failure before it is confirmed; 0 saves "
@@ -66,18 +73,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shrink",
-        type=float,
+        type=seconds(MAX_SHRINK, zero_ok=True),
         default=None,
         metavar="SECONDS",
         help="time Hypothesis may shrink a found failure; 0 stops the search at the first "
         "failure (default: the profile's)",
     )
     parser.add_argument(
-        "--client-timeout", type=float, default=1.0, help="seconds a claim may take (default: 1)"
+        "--client-timeout",
+        type=seconds(MAX_CLIENT_TIMEOUT),
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds a claim may take (default: 1)",
     )
     parser.add_argument(
         "--admission-limit",
-        type=int,
+        type=whole_number(1, MAX_ADMISSION_LIMIT),
+        metavar="N",
         default=None,
         help="bundled targets: shed load with 429 above N claims in flight",
     )
@@ -103,10 +115,16 @@ def run(args: argparse.Namespace) -> int:
         adapter=args.adapter,
     )
     options.validate()
+    check_target(args.target)
     if args.runtime == "local" and not args.target.startswith(("http://", "https://")):
         from harness.catalog import get_target
 
         get_target(args.target)
+    check_output_paths(
+        (args.report, "--report", True),
+        (args.junit, "--junit", False),
+        (scenarios, "--scenarios" if args.scenarios else "scenario folder", True),
+    )
     progress = _Progress(sys.stderr)
     print(
         f"attacking {args.target} ({args.runtime} runtime, profile {args.profile})",
@@ -115,13 +133,22 @@ def run(args: argparse.Namespace) -> int:
     outcome = execute_run(options, progress)
     progress.done()
     _print_outcome(outcome)
+    problems = list(outcome.write_errors)
     if args.report:
-        path = write_run_reports(outcome, args.report)
-        print(f"report: {path}")
-        if path.with_name("report.html").is_file():
-            print(f"report: {path.with_name('report.html')}")
+        try:
+            path = write_run_reports(outcome, args.report)
+            print(f"report: {path}")
+            if path.with_name("report.html").is_file():
+                print(f"report: {path.with_name('report.html')}")
+        except OSError as exc:
+            problems.append(f"report not written to {args.report} ({describe_os_error(exc)})")
     if args.junit:
-        print(f"junit: {write_junit(outcome, args.junit)}")
+        try:
+            print(f"junit: {write_junit(outcome, args.junit)}")
+        except OSError as exc:
+            problems.append(f"junit not written to {args.junit} ({describe_os_error(exc)})")
+    for problem in problems:  # the verdict stands: a lost report is not a violated invariant
+        print(f"coupon-chaos: {problem}", file=sys.stderr)
     return ExitCode.VIOLATION if outcome.verdict == "fail" else ExitCode.OK
 
 

@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_atomic
-from harness.commands.common import add_connection_arguments
+from harness.commands.common import add_connection_arguments, check_target
+from harness.commands.values import seconds
 from harness.errors import ExitCode
+from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
+from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
 from harness.report_html import write_html_report
 from harness.surge.driver import Progress
 from harness.surge.metrics import format_table
@@ -72,14 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ramp",
-        type=float,
+        type=seconds(MAX_SHRINK, zero_ok=True),
         metavar="SECONDS",
         default=DEFAULTS.ramp,
         help="seconds over which clients join, linearly (default: 1)",
     )
     parser.add_argument(
         "--duration",
-        type=float,
+        type=seconds(MAX_SHRINK),
         metavar="SECONDS",
         default=DEFAULTS.duration,
         help="longest surge in seconds; it ends earlier once sold out (default: 10)",
@@ -117,7 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--client-timeout",
-        type=float,
+        type=seconds(MAX_CLIENT_TIMEOUT),
         metavar="SECONDS",
         default=DEFAULTS.client_timeout,
         help="seconds a claim may take before it counts as a timeout (default: 2)",
@@ -147,7 +150,12 @@ def run(args: argparse.Namespace) -> int:
         adapter=args.adapter,
     )
     settings.validate()
+    check_target(args.target)
     check_faults_supported(settings, options)
+    check_output_paths(
+        (args.report, "--report", True),
+        (None if args.report else UNSAVED, "history folder", True),
+    )
     scratch = None
     if args.report is not None:
         options.history_path = args.report / "history.jsonl"
@@ -155,19 +163,26 @@ def run(args: argparse.Namespace) -> int:
         scratch = Path(tempfile.mkdtemp(prefix="cc-surge-"))
         options.history_path = scratch / "history.jsonl"
     progress = _Progress(sys.stderr)
+    problems: list[str] = []
     try:
         outcome = execute_surge(
             settings, options, progress, lambda name: _announce(name, args.runtime, settings)
         )
         progress.done()
         if scratch is not None and not outcome.report.valid:
-            outcome.history_path = _keep(options.history_path, outcome)
+            outcome.history_path, problem = _keep(options.history_path, outcome)
+            problems += [problem] if problem else []
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     _print_outcome(outcome)
     if args.report is not None:
-        print(f"report: {_write_reports(outcome, args.report)}")
+        try:
+            print(f"report: {_write_reports(outcome, args.report)}")
+        except OSError as exc:
+            problems.append(f"report not written to {args.report} ({describe_os_error(exc)})")
+    for problem in problems:  # the verdict stands: a lost report is not a violated invariant
+        print(f"coupon-chaos: {problem}", file=sys.stderr)
     return ExitCode.OK if outcome.report.valid else ExitCode.VIOLATION
 
 
@@ -182,13 +197,17 @@ def _announce(name: str, runtime: str, settings: SurgeSettings) -> None:
     )
 
 
-def _keep(path: Path, outcome: SurgeOutcome) -> Path:
-    """Move a failing surge's history out of the scratch folder before it is removed."""
-    UNSAVED.mkdir(parents=True, exist_ok=True)
+def _keep(path: Path, outcome: SurgeOutcome) -> tuple[Path, str | None]:
+    """Move a failing surge's history out of the scratch folder before it is removed (to the
+    temp folder if UNSAVED cannot take it); returns where it is and the line saying why not
+    UNSAVED, if so."""
     name = f"{outcome.target}-seed{outcome.settings.seed}-{outcome.run.campaign.campaign_id}"
-    dest = UNSAVED / f"{name}.history.jsonl"
-    shutil.move(str(path), dest)
-    return dest
+
+    def move(dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+
+    return write_with_fallback(UNSAVED / f"{name}.history.jsonl", move, "history")
 
 
 def _print_outcome(outcome: SurgeOutcome) -> None:

@@ -21,6 +21,8 @@ from harness.engine.search import SearchContext, search
 from harness.errors import UsageError
 from harness.generator.profiles import PROFILES, Profile
 from harness.invariants import ALL_INVARIANTS
+from harness.limits import MAX_ADMISSION_LIMIT, MAX_BUDGET, MAX_CLIENT_TIMEOUT, MAX_SHRINK
+from harness.outputs import describe_os_error, write_with_fallback
 from harness.scenario import Burst, Scenario, load_scenario, save_scenario
 
 
@@ -57,18 +59,33 @@ class RunOptions:
 
     def validate(self) -> None:
         self.resolved_profile()
-        if self.budget is not None and not (0 < self.budget <= 7 * 24 * 3600):
-            raise UsageError(f"--budget must be a positive number of seconds, got {self.budget}")
-        if self.client_timeout <= 0:
-            raise UsageError("--client-timeout must be positive")
+        if self.budget is not None and not 0 < self.budget <= MAX_BUDGET:
+            raise UsageError(
+                f"--budget must be a positive number of seconds, at most {MAX_BUDGET:g}, "
+                f"got {self.budget}"
+            )
+        if not 0 < self.client_timeout <= MAX_CLIENT_TIMEOUT:
+            raise UsageError(
+                "--client-timeout must be a positive number of seconds, at most "
+                f"{MAX_CLIENT_TIMEOUT:g}, got {self.client_timeout}"
+            )
         if self.confirm < 0:
             raise UsageError("--confirm must be 0 or more")
+        if self.admission_limit is not None and not 1 <= self.admission_limit <= (
+            MAX_ADMISSION_LIMIT
+        ):
+            raise UsageError(
+                f"--admission-limit must be a whole number from 1 to {MAX_ADMISSION_LIMIT}, "
+                f"got {self.admission_limit}"
+            )
         for flag, seconds in (
             ("--minimize", self.minimize_seconds),
             ("--shrink", self.shrink_seconds),
         ):
-            if seconds is not None and not 0 <= seconds <= 24 * 3600:
-                raise UsageError(f"{flag} must be 0 or more seconds, got {seconds}")
+            if seconds is not None and not 0 <= seconds <= MAX_SHRINK:
+                raise UsageError(
+                    f"{flag} must be a number of seconds from 0 to {MAX_SHRINK:g}, got {seconds}"
+                )
 
 
 @dataclass
@@ -97,6 +114,9 @@ class RunOutcome:
     history_path: Path | None = None
     reproduced: tuple[int, int] | None = None
     logs: str = ""
+    write_errors: list[str] = field(default_factory=list)
+    """One line per result file that could not be written where it was asked for (and where
+    it went instead); the verdict stands, the command prints these on stderr."""
 
     @property
     def violations(self) -> list[dict[str, Any]]:
@@ -297,9 +317,19 @@ def _choose_and_save(
     names = "+".join(sorted(failure.report.broken))
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{outcome.target}-{names}-seed{outcome.seed}")
     path = options.scenarios_dir / f"{stem}.json"
-    outcome.scenario_path = save_scenario(scenario, path)
-    outcome.history_path = path.with_suffix(".history.jsonl")
-    failure.history.write_jsonl(outcome.history_path)
+    outcome.scenario_path, problem = write_with_fallback(
+        path, lambda p: save_scenario(scenario, p), "scenario"
+    )
+    if problem is not None:
+        outcome.write_errors.append(problem)
+    history_path = outcome.scenario_path.with_suffix(".history.jsonl")
+    try:
+        failure.history.write_jsonl(history_path)
+        outcome.history_path = history_path
+    except OSError as exc:
+        outcome.write_errors.append(
+            f"history not written to {history_path} ({describe_os_error(exc)})"
+        )
     outcome.logs = deployment.logs(80)
 
 

@@ -100,10 +100,15 @@ class EmbeddedFaultProxy:
     def start(self, timeout: float = 10.0) -> str:
         if self.url is not None:
             return self.url
-        loop = asyncio.new_event_loop()
         ready = threading.Event()
+        made: list[asyncio.AbstractEventLoop] = []
 
         def run() -> None:
+            # The loop is made here, not by the caller: a Ctrl-C (delivered to the main thread
+            # only) must never land inside its constructor, or the half-made loop's __del__
+            # prints a traceback at exit.
+            loop = asyncio.new_event_loop()
+            made.append(loop)
             asyncio.set_event_loop(loop)
             loop.call_soon(ready.set)
             loop.run_forever()
@@ -113,11 +118,14 @@ class EmbeddedFaultProxy:
 
         thread = threading.Thread(target=run, name="fault-proxy", daemon=True)
         thread.start()
-        ready.wait(timeout)
-        self._loop, self._thread = loop, thread
         try:
-            self.url = asyncio.run_coroutine_threadsafe(self._server.start(), loop).result(timeout)
+            ready.wait(timeout)
+            self._loop, self._thread = made[0], thread
+            coroutine = self._server.start()
+            self.url = asyncio.run_coroutine_threadsafe(coroutine, made[0]).result(timeout)
         except BaseException:
+            if self._loop is None and made:
+                self._loop, self._thread = made[0], thread
             self._halt()
             raise
         return self.url

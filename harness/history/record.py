@@ -19,6 +19,12 @@ import msgspec
 NEMESIS = "nemesis"
 
 
+class MalformedHistory(ValueError):
+    """A history whose entries parse but do not mean anything a checker can judge (a final read
+    whose ``campaign`` is not an object, say). Only a hand-made or foreign file can hold one:
+    the recorder writes what the adapter's typed models give it. The message names the op."""
+
+
 class OpType(StrEnum):
     INVOKE = "invoke"
     OK = "ok"

@@ -147,14 +147,14 @@ def read_well_formed(content: bytes) -> Read | None:
         line, _, body = body.partition(b"\n")
         try:
             data = _fast_loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or "index" in data or not isinstance(data["meta"], dict):
             return None
         metas.append(data["meta"])
     try:
         return metas, _decode_op_lines(body)
-    except (ValueError, OverflowError):  # msgspec's errors are ValueErrors
+    except (ValueError, OverflowError, RecursionError):  # msgspec's errors are ValueErrors
         return None
 
 
@@ -171,7 +171,7 @@ def read_lines(content: bytes, path: Path) -> Read:
         try:
             try:
                 data = loads(line)
-            except ValueError:  # also what only the standard parser reads (NaN, big ints)
+            except (ValueError, RecursionError):  # also what only the standard parser reads
                 if not line.decode("utf-8", "replace").strip():
                     continue  # a line of Unicode whitespace
                 data = json.loads(line)
@@ -179,7 +179,9 @@ def read_lines(content: bytes, path: Path) -> Read:
                 metas.append(dict(data["meta"]))
                 continue
             append(op_from_parsed(data))
-        except (ValueError, KeyError, TypeError) as exc:
+        except RecursionError:
+            raise UsageError(f"{path}:{number}: not a history entry (nested too deeply)") from None
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:  # int(inf) overflows
             raise UsageError(f"{path}:{number}: not a history entry ({exc})") from None
     return metas, ops
 

@@ -15,9 +15,14 @@ from harness import __version__
 from harness.atomic import write_atomic
 from harness.errors import UsageError
 from harness.scenario.steps import Step, step_from_json
+from harness.strict_json import loads_strict
 
 FORMAT = "coupon-chaos-scenario"
 VERSION = 1
+MAX_BYTES = 16 * 1024 * 1024
+"""The largest scenario file read (16 MiB; a saved one is a few KiB, docs/scenarios.md)."""
+MAX_DEPTH = 32
+"""The deepest nesting of arrays and objects in a scenario file (a saved one has 5 levels)."""
 
 
 @dataclass
@@ -108,15 +113,34 @@ def _nonneg_int(value: Any) -> TypeGuard[int]:
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Read and validate a scenario file; every problem is one :class:`UsageError` line."""
+    """Read and validate a scenario file; every problem is one :class:`UsageError` line.
+
+    The size is checked before the file is read (a scenario is small; a huge file is a mistake,
+    not something to load into memory), then the bytes must be UTF-8 and the JSON strict: no
+    NaN/Infinity and at most :data:`MAX_DEPTH` levels of nesting."""
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size <= MAX_BYTES:
+            with path.open("rb") as source:
+                raw = source.read(MAX_BYTES + 1)  # a file that grows meanwhile stays bounded
+            size = len(raw)
     except FileNotFoundError:
         raise UsageError(f"scenario file {path} does not exist") from None
     except OSError as exc:
         raise UsageError(f"cannot read scenario {path}: {exc.strerror or exc}") from None
+    if size > MAX_BYTES:
+        raise UsageError(
+            f"{path}: {size} bytes is more than a scenario file may have ({MAX_BYTES} bytes)"
+        )
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path}: not UTF-8 text (byte {exc.start} is {raw[exc.start : exc.start + 1]!r}); "
+            "save it as UTF-8"
+        ) from None
+    try:
+        data = loads_strict(text, MAX_DEPTH)
     except ValueError as exc:
         raise UsageError(f"{path}: not valid JSON ({exc})") from None
     return Scenario.from_json(data, str(path))

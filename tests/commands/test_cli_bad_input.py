@@ -4,31 +4,10 @@ partial result file. Run as a user runs it: the CLI in a subprocess."""
 import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-
-def cli(*args, cwd=None, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-    )
-
-
-def assert_one_line(result, code, needle):
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines, result.stdout
-    assert needle in lines[-1], lines
-    assert len([line for line in lines if line.startswith("coupon-chaos")]) == 1, lines
+from cli_helpers import assert_one_line, cli
 
 
 def closed_port() -> int:
@@ -217,3 +196,209 @@ def test_check_malformed_and_missing_history(tmp_path):
     truncated.write_text(text[: len(text) - 40])
     assert_one_line(cli("check", truncated), 2, "not a history entry")
     assert_one_line(cli("check", tmp_path / "missing.jsonl"), 2, "cannot read history")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+@pytest.mark.parametrize(
+    ("command", "option", "limit"),
+    [
+        ("run", "--client-timeout", "a positive number of seconds, at most 600"),
+        ("run", "--budget", "a positive number of seconds, at most 604800"),
+        ("surge", "--client-timeout", "a positive number of seconds, at most 600"),
+        ("surge", "--duration", "a positive number of seconds, at most 86400"),
+    ],
+)
+def test_float_options_are_finite_and_positive(command, option, limit, value, tmp_path):
+    result = cli(command, f"{option}={value}", "--report", tmp_path / "out")
+    assert_one_line(result, 2, f"argument {option}: must be {limit}, got {value!r}")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "1e9"])
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("run", "--minimize"), ("run", "--shrink"), ("surge", "--ramp")],
+)
+def test_zero_or_more_seconds_options(command, option, value):
+    result = cli(command, f"{option}={value}")
+    assert_one_line(result, 2, f"argument {option}: must be a number of seconds from 0 to 86400")
+
+
+def test_run_admission_limit_must_be_positive():
+    result = cli("run", "--admission-limit", "-1", "--budget", 1)
+    assert_one_line(result, 2, "argument --admission-limit: must be a whole number from 1 to")
+    assert "attacking" not in result.stderr
+
+
+@pytest.mark.parametrize(("command", "port"), [("run", "99999"), ("run", "0"), ("surge", "99999")])
+def test_target_url_port_out_of_range(command, port):
+    result = cli(command, "--runtime", "external", "--target", f"http://127.0.0.1:{port}")
+    assert_one_line(result, 2, "the port must be a number from 1 to 65535")
+
+
+GOOD_SCENARIO = {
+    "format": "coupon-chaos-scenario",
+    "version": 1,
+    "target": "reference-sqlite",
+    "campaign": {"stock": 1, "per_user_limit": 1},
+    "client_timeout": 1.0,
+    "steps": [{"op": "claim", "user": "u1", "key": "k1"}],
+}
+
+
+def _nested(depth):
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\x00\x01\xfe\xff binary", "not UTF-8 text (byte 2"),
+        (json.dumps(GOOD_SCENARIO).encode("utf-16"), "not UTF-8 text (byte 0"),
+        (
+            json.dumps({**GOOD_SCENARIO, "notes": "caf\u00e9"}, ensure_ascii=False).encode(
+                "latin-1"
+            ),
+            "not UTF-8 text",
+        ),
+        (
+            json.dumps({**GOOD_SCENARIO, "client_timeout": float("nan")}).encode(),
+            "NaN is not a JSON number",
+        ),
+        (
+            json.dumps({**GOOD_SCENARIO, "campaign": {"stock": float("inf")}}).encode(),
+            "Infinity is not a JSON number",
+        ),
+        (
+            json.dumps({**GOOD_SCENARIO, "seed": float("-inf")}).encode(),
+            "-Infinity is not a JSON number",
+        ),
+        (
+            json.dumps(GOOD_SCENARIO).replace('"steps"', f'"x": {_nested(40)}, "steps"').encode(),
+            "nested deeper than 32 levels",
+        ),
+        (
+            json.dumps(GOOD_SCENARIO)
+            .replace('"steps"', f'"x": {_nested(200_000)}, "steps"')
+            .encode(),
+            "nested deeper than 32 levels",
+        ),
+    ],
+    ids=["binary", "utf-16", "latin-1", "nan", "infinity", "-infinity", "deep", "very-deep"],
+)
+def test_scenario_bytes_that_are_not_a_scenario(tmp_path, content, needle):
+    path = tmp_path / "s.json"
+    path.write_bytes(content)
+    assert_one_line(cli("replay", path), 2, needle)
+
+
+def test_huge_scenario_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as out:
+        out.truncate(64 * 1024 * 1024 * 1024)  # sparse: 64 GiB that take no disk
+    result = cli("replay", path, timeout=30)
+    assert_one_line(result, 2, "more than a scenario file may have (16777216 bytes)")
+
+
+def _final_read(path):
+    """The lines of a good history, and the index of its final read's completion."""
+    lines = path.read_text().splitlines()
+    read = next(i for i, line in enumerate(lines) if '"read"' in line and '"ok"' in line)
+    return lines, read
+
+
+@pytest.mark.parametrize(
+    ("campaign", "coupons", "needle"),
+    [
+        ("x", [], "the final read's 'campaign' is a string, not an object"),
+        ([1], [], "the final read's 'campaign' is an array, not an object"),
+        (None, "abc", "the final read's 'coupons' must be a list of objects, got a string"),
+        (None, {"a": 1}, "'coupons' must be a list of objects, got an object"),
+        (None, [1, 2], "'coupons' must be a list of objects, got a list holding other values"),
+    ],
+)
+def test_check_wrong_typed_final_read(tmp_path, campaign, coupons, needle):
+    path = tmp_path / "h.jsonl"
+    write_history(path, [("A", "u1", "k1")], [("A", "u1", "k1")])
+    lines, read = _final_read(path)
+    entry = json.loads(lines[read])
+    if campaign is not None:
+        entry["value"]["campaign"] = campaign
+    entry["value"]["coupons"] = coupons
+    lines[read] = json.dumps(entry)
+    path.write_text("\n".join(lines) + "\n")
+    assert_one_line(cli("check", path), 2, needle)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ('"time": ', '"time": NaN, "was": ', "cannot convert float NaN to integer"),
+        ('"time": ', '"time": Infinity, "was": ', "cannot convert float infinity to integer"),
+        ('"time": ', '"time": -Infinity, "was": ', "cannot convert float infinity to integer"),
+        ('"time": ', '"time": 1e400, "was": ', "cannot convert float infinity to integer"),
+        ('"value": {', '"value": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ", "nested"),
+    ],
+    ids=["nan-time", "inf-time", "-inf-time", "overflow-time", "deep"],
+)
+def test_check_history_with_non_numbers_or_deep_nesting(tmp_path, old, new, needle):
+    """Times must be numbers; a NaN inside a value is read as the json module reads it
+    (tests/history/test_fast_paths.py), the checkers never compute with one."""
+    path = tmp_path / "h.jsonl"
+    write_history(path, [("A", "u1", "k1")], [("A", "u1", "k1")])
+    lines = path.read_text().splitlines()
+    assert old in lines[0]
+    lines[0] = lines[0].replace(old, new, 1)
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("check", path)
+    assert_one_line(result, 2, f"{path}:1: not a history entry")
+    assert needle in result.stderr
+
+
+ADAPTER_MODULES = {
+    "broken_syntax": "def claim(:\n",
+    "raises_on_import": 'raise RuntimeError("ADAPTER_CONFIG is not set")\n',
+    "exits_on_import": "import sys\nsys.exit(3)\n",
+    "odd_constructor": (
+        "from harness.client import HttpClaimAdapter\n\n\n"
+        "class Shop(HttpClaimAdapter):\n"
+        "    def __init__(self, base_url, token):\n"
+        "        super().__init__(base_url)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("./adapters/shop.py:Shop", "./adapters/shop.py is a path or a relative module"),
+        (".shop:Shop", ".shop is a path or a relative module"),
+        ("broken_syntax:Shop", "importing broken_syntax failed: SyntaxError: invalid syntax"),
+        (
+            "raises_on_import:Shop",
+            "importing raises_on_import failed: RuntimeError: ADAPTER_CONFIG is not set",
+        ),
+        ("exits_on_import:Shop", "importing exits_on_import failed: SystemExit: 3"),
+        (
+            "odd_constructor:Shop",
+            "Shop(base_url, token) cannot be called as Shop(base_url, timeout=SECONDS)",
+        ),
+    ],
+)
+def test_bad_adapter_is_one_line(tmp_path, spec, needle):
+    for name, source in ADAPTER_MODULES.items():
+        (tmp_path / f"{name}.py").write_text(source)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = cli("run", "--adapter", spec, "--budget", 1, "--report", tmp_path / "out", env=env)
+    assert_one_line(result, 2, needle)
+    assert f"--adapter {spec!r}" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_scenario_number_out_of_range(tmp_path):
+    """1e400 parses to infinity in Python's json: refused like Infinity."""
+    path = tmp_path / "s.json"
+    path.write_text(
+        json.dumps(GOOD_SCENARIO).replace('"client_timeout": 1.0', '"client_timeout": 1e400')
+    )
+    assert_one_line(cli("replay", path), 2, "1e400 is out of the range of a number")

@@ -35,7 +35,7 @@ def assert_one_line(result: subprocess.CompletedProcess[str], code: int, needle:
         (("--clients", "many"), "argument --clients: invalid int value"),
         (("--users", 0), "--users"),
         (("--stock", -3), "--stock"),
-        (("--duration", 0), "--duration must be a positive number"),
+        (("--duration", 0), "argument --duration: must be a positive number of seconds"),
         (("--ramp", 5, "--duration", 2), "--ramp must be between 0 and --duration"),
         (("--retry-policy", "sometimes"), "unknown --retry-policy 'sometimes'"),
         (("--admission-limit", 0), "--admission-limit"),

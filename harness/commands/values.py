@@ -1,0 +1,53 @@
+"""Option value parsers (argparse ``type=`` functions) for every numeric option of every command.
+
+Why one module: ``float("nan")`` and ``float("inf")`` parse, and every comparison with NaN is
+false, so a hand-written ``if value <= 0`` lets NaN through to a socket timeout or a deadline,
+where it surfaces as a traceback. Each numeric option is parsed here, finite and within a stated
+range, and a bad value is argparse's one usage line (exit 2) naming the option and the real
+limit, before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+
+def seconds(maximum: float, *, zero_ok: bool = False) -> Callable[[str], float]:
+    """A duration in seconds: finite, more than 0 (or 0 too if ``zero_ok``, where 0 means
+    "skip this"), and at most ``maximum``."""
+
+    def parse(text: str) -> float:
+        expected = (
+            f"a number of seconds from 0 to {maximum:g}"
+            if zero_ok
+            else f"a positive number of seconds, at most {maximum:g}"
+        )
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        in_range = (value >= 0 if zero_ok else value > 0) and value <= maximum
+        if not (math.isfinite(value) and in_range):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An integer from ``low`` to ``high`` inclusive."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, got {text!r}"
+            )
+        return value
+
+    return parse
