@@ -40,3 +40,29 @@ def start_cli(*args: object, cwd: Path | None = None, **kwargs: Any) -> subproce
         env=cli_env(),
         **kwargs,
     )
+
+
+def cli(
+    *args: object, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``coupon-chaos ARGS`` to the end (``env``: the whole environment, default this
+    checkout's)."""
+    return subprocess.run(
+        cli_argv(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env if env is not None else cli_env(),
+    )
+
+
+def assert_one_line(result: subprocess.CompletedProcess[str], code: int, needle: str) -> None:
+    """The command exited ``code`` with one ``coupon-chaos`` line on stderr holding ``needle``,
+    and no traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines, result.stdout
+    assert needle in lines[-1], lines
+    assert len([line for line in lines if line.startswith("coupon-chaos")]) == 1, lines

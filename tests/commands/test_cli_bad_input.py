@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from cli_helpers import assert_one_line, cli
+from clirun import assert_one_line, cli
 
 
 def closed_port() -> int:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPO
+from clirun import ROOT as REPO
 
 
 def _interrupt(tmp_path: Path, after: float | str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPO, assert_one_line, cli
+from clirun import ROOT as REPO
+from clirun import assert_one_line, cli
 
 
 @pytest.fixture
