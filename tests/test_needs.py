@@ -28,8 +28,9 @@ def _run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, require: str | None
 ) -> pytest.RunResult:
     """Run NEEDS_REDIS under the suite's conftest with no redis-server on PATH."""
-    for name in ("conftest.py", "needs.py", "faultproxy_net.py", "targets_launcher.py"):
-        shutil.copy(TESTS / name, pytester.path / name)
+    for helper in TESTS.glob("*.py"):  # the conftest and the helper modules it imports
+        if not helper.name.startswith("test_"):
+            shutil.copy(helper, pytester.path / helper.name)
     pytester.makepyfile(test_it=NEEDS_REDIS)
     empty = pytester.mkdir("empty-bin")
     monkeypatch.setenv("PATH", str(empty))
