@@ -19,6 +19,12 @@ SMALL_SURGE = (
 )  # fmt: skip
 
 
+PEAK_RSS_MB = 500
+"""The target offers a 600 MB body on every answer, hundreds of answers a run (gigabytes in all);
+before the caps the harness held whole answers (3.5 GB of memory for one 300 MB body). Bounded
+means well under one such body: about 110 MB idle, 351 MB seen once on a loaded 2-core CI run."""
+
+
 def wait_for(predicate, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -48,7 +54,7 @@ def test_surge_memory_stays_bounded_while_the_target_sends_600_mb(hostile) -> No
     )  # fmt: skip
     assert code in (0, 1), stderr
     assert server.hits.get("claims", 0) >= 1
-    assert peak < 300, f"peak RSS {peak:.0f} MB"
+    assert peak < PEAK_RSS_MB, f"peak RSS {peak:.0f} MB"
 
 
 def test_run_memory_stays_bounded_while_the_target_sends_600_mb(hostile, tmp_path: Path) -> None:
@@ -59,7 +65,7 @@ def test_run_memory_stays_bounded_while_the_target_sends_600_mb(hostile, tmp_pat
     )  # fmt: skip
     assert code in (0, 1), stderr
     assert server.hits.get("claims", 0) >= 1
-    assert peak < 300, f"peak RSS {peak:.0f} MB"
+    assert peak < PEAK_RSS_MB, f"peak RSS {peak:.0f} MB"
 
 
 @pytest.mark.parametrize("command", ["surge", "run", "replay"])
