@@ -20,6 +20,7 @@ and ``ConjectureRunner.test_function``). The search unwraps it.
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from hypothesis import strategies as st
@@ -39,6 +40,7 @@ from harness.scenario.steps import (
     Retry,
     Step,
     Wait,
+    describe_step,
 )
 
 if TYPE_CHECKING:
@@ -80,6 +82,8 @@ class ChaosMachine(RuleBasedStateMachine):
         self.keys: dict[str, str] = {}
         """idempotency key -> user, for every claim generated so far."""
         self._next_key = 0
+        self.steps_run = 0
+        """Steps of this example executed so far: the error line names the one that failed."""
         # Draw only what this deployment's nemesis carries out: faults on proxied paths, process
         # faults if it controls the target, container faults if it can partition it.
         handles = self.ctx.deployment.handles
@@ -96,11 +100,14 @@ class ChaosMachine(RuleBasedStateMachine):
     def execute(self, step: Step) -> None:
         if not self.live or self.example is None:
             return
+        self.steps_run += 1
         try:
             self.example.run(step)
         except InfrastructureError as exc:
             self.live = False
-            raise SearchAborted(exc) from None
+            raise SearchAborted(
+                _during(exc, f"step {self.steps_run} ({describe_step(step)})")
+            ) from None
         except BaseException:
             # Ctrl-C or SIGTERM mid-step (or a bug): the teardown only heals, best effort, so
             # the interrupt is not held up by a drain and a final read that cannot be judged
@@ -116,7 +123,7 @@ class ChaosMachine(RuleBasedStateMachine):
             self.example.begin()
             self.live = True
         except InfrastructureError as exc:
-            raise SearchAborted(exc) from None
+            raise SearchAborted(_during(exc, "creating the campaign")) from None
 
     @rule(user=gen.users)
     def claim(self, user: str) -> None:
@@ -196,11 +203,21 @@ class ChaosMachine(RuleBasedStateMachine):
         try:
             result = self.example.finish()
         except InfrastructureError as exc:
-            raise SearchAborted(exc) from None
+            what = f"the end of the example after step {self.steps_run} (heal, drain, final read)"
+            raise SearchAborted(_during(exc, what)) from None
         self.ctx.record(result)
         if result.violated:
             names = ", ".join(str(v.invariant) for v in result.report.violations)
             raise ViolationFound(f"invariant violated: {names}")
+
+
+def _during(error: InfrastructureError, what: str) -> InfrastructureError:
+    """The same error (a copy, of the same class), its one line saying what was running when it
+    struck."""
+    said = copy.copy(error)
+    said.message = f"{error.message}, during {what}"
+    said.args = (said.message,)
+    return said
 
 
 def make_machine(ctx: MachineContext) -> type[ChaosMachine]:
