@@ -46,6 +46,7 @@ from harness.scenario.steps import (
 if TYPE_CHECKING:
     from harness.engine.deployment import Deployment
     from harness.engine.example import Example, ExampleResult
+    from harness.faults.client import FaultProxy
 
 
 class ViolationFound(AssertionError):
@@ -97,6 +98,9 @@ class ChaosMachine(RuleBasedStateMachine):
         self.keys[key] = user
         return key
 
+    def _during(self, error: InfrastructureError, what: str) -> InfrastructureError:
+        return _during(error, what, self.ctx.deployment.faults)
+
     def execute(self, step: Step) -> None:
         if not self.live or self.example is None:
             return
@@ -106,7 +110,7 @@ class ChaosMachine(RuleBasedStateMachine):
         except InfrastructureError as exc:
             self.live = False
             raise SearchAborted(
-                _during(exc, f"step {self.steps_run} ({describe_step(step)})")
+                self._during(exc, f"step {self.steps_run} ({describe_step(step)})")
             ) from None
         except BaseException:
             # Ctrl-C or SIGTERM mid-step (or a bug): the teardown only heals, best effort, so
@@ -123,7 +127,9 @@ class ChaosMachine(RuleBasedStateMachine):
             self.example.begin()
             self.live = True
         except InfrastructureError as exc:
-            raise SearchAborted(_during(exc, "creating the campaign")) from None
+            raise SearchAborted(
+                self._during(exc, "the set-up before step 1 (creating the campaign)")
+            ) from None
 
     @rule(user=gen.users)
     def claim(self, user: str) -> None:
@@ -204,18 +210,27 @@ class ChaosMachine(RuleBasedStateMachine):
             result = self.example.finish()
         except InfrastructureError as exc:
             what = f"the end of the example after step {self.steps_run} (heal, drain, final read)"
-            raise SearchAborted(_during(exc, what)) from None
+            raise SearchAborted(self._during(exc, what)) from None
         self.ctx.record(result)
         if result.violated:
             names = ", ".join(str(v.invariant) for v in result.report.violations)
             raise ViolationFound(f"invariant violated: {names}")
 
 
-def _during(error: InfrastructureError, what: str) -> InfrastructureError:
+def _during(
+    error: InfrastructureError, what: str, faults: FaultProxy | None
+) -> InfrastructureError:
     """The same error (a copy, of the same class), its one line saying what was running when it
-    struck."""
+    struck. If the fault proxy is gone (a crashed Toxiproxy, a killed embedded proxy), that is
+    the cause whatever failed first — a claim path through it, a campaign set up through it —
+    so the line leads with the proxy's own error, naming its URL."""
     said = copy.copy(error)
     said.message = f"{error.message}, during {what}"
+    if faults is not None and faults.api_url not in error.message:
+        try:
+            faults.version()
+        except InfrastructureError as gone:
+            said.message = f"{gone.message}, during {what} ({error.message})"
     said.args = (said.message,)
     return said
 
