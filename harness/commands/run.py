@@ -11,8 +11,8 @@ from typing import TextIO
 
 from harness.commands.common import add_connection_arguments, check_target
 from harness.commands.values import seconds, whole_number
-from harness.engine.report import write_junit
-from harness.engine.run import RunOptions, RunOutcome, execute_run
+from harness.engine.report import write_junit, write_report
+from harness.engine.run import RunAborted, RunOptions, RunOutcome, execute_run
 from harness.engine.search import SearchContext
 from harness.errors import ExitCode
 from harness.generator.profiles import PROFILES
@@ -130,7 +130,13 @@ def run(args: argparse.Namespace) -> int:
         f"attacking {args.target} ({args.runtime} runtime, profile {args.profile})",
         file=sys.stderr,
     )
-    outcome = execute_run(options, progress)
+    try:
+        outcome = execute_run(options, progress)
+    except RunAborted as aborted:
+        progress.done()
+        if args.report:
+            _report_aborted(aborted, args.report)
+        raise  # its one line and exit code 3
     progress.done()
     _print_outcome(outcome)
     problems = list(outcome.write_errors)
@@ -150,6 +156,20 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:  # the verdict stands: a lost report is not a violated invariant
         print(f"coupon-chaos: {problem}", file=sys.stderr)
     return ExitCode.VIOLATION if outcome.verdict == "fail" else ExitCode.OK
+
+
+def _report_aborted(aborted: RunAborted, directory: Path) -> None:
+    """report.json for a run an infrastructure error ended mid-way (verdict ``error``, the
+    error's line, the target's log): a CI job still gets a machine-readable reason. Only the
+    JSON: the HTML page has nothing to plot."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        print(f"report: {write_report(aborted.outcome, directory)}")
+    except OSError as exc:
+        print(
+            f"coupon-chaos: report not written to {directory} ({describe_os_error(exc)})",
+            file=sys.stderr,
+        )
 
 
 class _Progress:

@@ -20,6 +20,7 @@ and ``ConjectureRunner.test_function``). The search unwraps it.
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from hypothesis import strategies as st
@@ -39,11 +40,13 @@ from harness.scenario.steps import (
     Retry,
     Step,
     Wait,
+    describe_step,
 )
 
 if TYPE_CHECKING:
     from harness.engine.deployment import Deployment
     from harness.engine.example import Example, ExampleResult
+    from harness.faults.client import FaultProxy
 
 
 class ViolationFound(AssertionError):
@@ -80,6 +83,8 @@ class ChaosMachine(RuleBasedStateMachine):
         self.keys: dict[str, str] = {}
         """idempotency key -> user, for every claim generated so far."""
         self._next_key = 0
+        self.steps_run = 0
+        """Steps of this example executed so far: the error line names the one that failed."""
         # Draw only what this deployment's nemesis carries out: faults on proxied paths, process
         # faults if it controls the target, container faults if it can partition it.
         handles = self.ctx.deployment.handles
@@ -93,14 +98,20 @@ class ChaosMachine(RuleBasedStateMachine):
         self.keys[key] = user
         return key
 
+    def _during(self, error: InfrastructureError, what: str) -> InfrastructureError:
+        return _during(error, what, self.ctx.deployment.faults)
+
     def execute(self, step: Step) -> None:
         if not self.live or self.example is None:
             return
+        self.steps_run += 1
         try:
             self.example.run(step)
         except InfrastructureError as exc:
             self.live = False
-            raise SearchAborted(exc) from None
+            raise SearchAborted(
+                self._during(exc, f"step {self.steps_run} ({describe_step(step)})")
+            ) from None
         except BaseException:
             # Ctrl-C or SIGTERM mid-step (or a bug): the teardown only heals, best effort, so
             # the interrupt is not held up by a drain and a final read that cannot be judged
@@ -116,7 +127,9 @@ class ChaosMachine(RuleBasedStateMachine):
             self.example.begin()
             self.live = True
         except InfrastructureError as exc:
-            raise SearchAborted(exc) from None
+            raise SearchAborted(
+                self._during(exc, "the set-up before step 1 (creating the campaign)")
+            ) from None
 
     @rule(user=gen.users)
     def claim(self, user: str) -> None:
@@ -196,11 +209,30 @@ class ChaosMachine(RuleBasedStateMachine):
         try:
             result = self.example.finish()
         except InfrastructureError as exc:
-            raise SearchAborted(exc) from None
+            what = f"the end of the example after step {self.steps_run} (heal, drain, final read)"
+            raise SearchAborted(self._during(exc, what)) from None
         self.ctx.record(result)
         if result.violated:
             names = ", ".join(str(v.invariant) for v in result.report.violations)
             raise ViolationFound(f"invariant violated: {names}")
+
+
+def _during(
+    error: InfrastructureError, what: str, faults: FaultProxy | None
+) -> InfrastructureError:
+    """The same error (a copy, of the same class), its one line saying what was running when it
+    struck. If the fault proxy is gone (a crashed Toxiproxy, a killed embedded proxy), that is
+    the cause whatever failed first — a claim path through it, a campaign set up through it —
+    so the line leads with the proxy's own error, naming its URL."""
+    said = copy.copy(error)
+    said.message = f"{error.message}, during {what}"
+    if faults is not None and faults.api_url not in error.message:
+        try:
+            faults.version()
+        except InfrastructureError as gone:
+            said.message = f"{gone.message}, during {what} ({error.message})"
+    said.args = (said.message,)
+    return said
 
 
 def make_machine(ctx: MachineContext) -> type[ChaosMachine]:

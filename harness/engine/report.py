@@ -39,15 +39,16 @@ def report_json(outcome: RunOutcome) -> dict[str, Any]:
             else None
         ),
         "stats": outcome.stats,
+        **({"error": outcome.error} if outcome.error is not None else {}),
     }
 
 
 def write_report(outcome: RunOutcome, directory: Path) -> Path:
-    """Write ``directory/report.json`` (and ``target.log`` when the run failed); return the
-    JSON's path."""
+    """Write ``directory/report.json`` (and ``target.log`` when the run failed or ended on an
+    infrastructure error); return the JSON's path."""
     path = directory / "report.json"
     write_atomic(path, json.dumps(report_json(outcome), indent=2) + "\n")
-    if outcome.verdict == "fail" and outcome.logs:
+    if outcome.verdict in ("fail", "error") and outcome.logs:
         write_atomic(directory / "target.log", outcome.logs)
     return path
 

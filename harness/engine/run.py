@@ -18,7 +18,7 @@ from harness.engine.example import MAX_BURST, ClientPool, ExampleConfig, Example
 from harness.engine.minimize import amplify, minimize
 from harness.engine.replay import replay
 from harness.engine.search import SearchContext, search
-from harness.errors import UsageError
+from harness.errors import InfrastructureError, UsageError
 from harness.generator.profiles import PROFILES, Profile
 from harness.invariants import ALL_INVARIANTS
 from harness.limits import MAX_ADMISSION_LIMIT, MAX_BUDGET, MAX_CLIENT_TIMEOUT, MAX_SHRINK
@@ -114,6 +114,9 @@ class RunOutcome:
     history_path: Path | None = None
     reproduced: tuple[int, int] | None = None
     logs: str = ""
+    error: str | None = None
+    """Verdict ``error``: the infrastructure error that ended the run after it started (a fault
+    proxy or a target that died mid-run); no invariant was decided."""
     write_errors: list[str] = field(default_factory=list)
     """One line per result file that could not be written where it was asked for (and where
     it went instead); the verdict stands, the command prints these on stderr."""
@@ -131,6 +134,24 @@ class RunOutcome:
             }
             for v in self.failure.report.violations
         ]
+
+
+class RunAborted(InfrastructureError):
+    """An infrastructure error that ended a run after it started (exit code 3, its one line as
+    it was), with the run's outcome so far (verdict ``error``) so that the command can still
+    write report.json saying what happened."""
+
+    def __init__(self, error: InfrastructureError, outcome: RunOutcome) -> None:
+        super().__init__(error.message)
+        self.outcome = outcome
+
+
+def _logs_if_any(deployment: Deployment) -> str:
+    """The target's last log lines, best effort: the infrastructure is failing already."""
+    try:
+        return deployment.logs(80)
+    except Exception:  # noqa: BLE001 - a report without logs beats no report
+        return ""
 
 
 def execute_run(
@@ -195,6 +216,23 @@ def execute_run(
             if ctx.failures:
                 _choose_and_save(outcome, ctx, deployment, pool, options, run_id)
             outcome.invariants = _summarize(ctx, outcome.failure)
+        except InfrastructureError as exc:
+            # raised out of the deployment, so everything it started is stopped before the
+            # command writes the report
+            outcome = RunOutcome(
+                verdict="error",
+                target=deployment.name,
+                runtime=options.runtime,
+                profile=profile.name,
+                seed=seed,
+                budget=budget,
+                elapsed=time.monotonic() - started,
+                invariants=[],
+                stats={},
+                logs=_logs_if_any(deployment),
+                error=exc.message,
+            )
+            raise RunAborted(exc, outcome) from None
         finally:
             pool.close()
     outcome.elapsed = time.monotonic() - started

@@ -47,22 +47,54 @@ def _is_ip(host: str, family: int) -> bool:
     return True
 
 
-async def bind_listener(listen: str) -> socket.socket:
-    """A bound, non-blocking TCP socket for ``host:port`` (port 0: the OS picks; empty host:
-    every interface, like Go's ``net.Listen``)."""
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` -> (host, port number), a named port looked up; ListenError with Go's net
+    error text (without the ``listen tcp:`` prefix) if malformed."""
     try:
         host, port_text = split_host_port(listen)
     except ValueError as exc:
-        raise ListenError(f"listen tcp: {exc}") from None
+        raise ListenError(str(exc)) from None
     try:
         port = int(port_text) if port_text else 0
     except ValueError:
         try:
             port = socket.getservbyname(port_text, "tcp")
         except OSError:
-            raise ListenError(f"listen tcp: lookup tcp/{port_text}: unknown port") from None
+            raise ListenError(f"lookup tcp/{port_text}: unknown port") from None
     if not 0 <= port <= 65535:
-        raise ListenError(f"listen tcp: address {listen}: invalid port")
+        raise ListenError(f"address {listen}: invalid port")
+    return host, port
+
+
+async def resolve_listen(listen: str) -> str:
+    """The address ``listen`` names, host names resolved (IPv4 first, as Go's
+    ``net.ResolveTCPAddr("tcp", ...)``), written as the proxy reports a bound address: so
+    ``localhost:8080`` and ``127.0.0.1:8080`` are the same. Toxiproxy 2.12 compares listen
+    addresses this way before deciding a proxy changed (its PR #631, issue #131). ListenError
+    if malformed or the host does not resolve."""
+    host, port = parse_listen(listen)
+    if host == "":
+        return f":{port}"
+    for family in (socket.AF_INET, socket.AF_INET6):
+        if _is_ip(host, family):
+            packed = socket.inet_pton(family, host)
+            return format_address((socket.inet_ntop(family, packed), port), family)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ListenError(f"lookup {host}: {exc.strerror}") from None
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    family, sockaddr = infos[0][0], infos[0][4]
+    return format_address((sockaddr[0], port), family)
+
+
+async def bind_listener(listen: str) -> socket.socket:
+    """A bound, non-blocking TCP socket for ``host:port`` (port 0: the OS picks; empty host:
+    every interface, like Go's ``net.Listen``)."""
+    try:
+        host, port = parse_listen(listen)
+    except ListenError as exc:
+        raise ListenError(f"listen tcp: {exc}") from None
     candidates: list[tuple[int, tuple[Any, ...]]]
     """(address family, socket address) pairs to try binding, in order."""
     if host == "":
@@ -154,9 +186,25 @@ class Proxy:
         for connection in list(self.connections):
             connection.abort()
 
+    async def differs(self, listen: str, upstream: str) -> bool:
+        """Whether ``listen`` and ``upstream`` name another address than the proxy's, as
+        Toxiproxy 2.12 decides it: upstreams as strings, listen addresses resolved first (so
+        ``localhost:P`` is no change for a proxy on ``127.0.0.1:P``). A malformed ``listen``
+        raises ListenError before anything is touched."""
+        if listen == self.listen:
+            return upstream != self.upstream
+        wanted = await resolve_listen(listen)
+        try:
+            current = await resolve_listen(self.listen)
+        except ListenError:
+            return True  # the old address never worked: anything valid is a change
+        return wanted != current or upstream != self.upstream
+
     async def update(self, listen: str, upstream: str, enabled: bool) -> None:
-        """Toxiproxy's update: a new address restarts the proxy (dropping connections)."""
-        if listen != self.listen or upstream != self.upstream:
+        """Toxiproxy's update: another address restarts the proxy (dropping connections); an
+        equivalent one is no change; a malformed one raises ListenError with the proxy still up
+        on its old address."""
+        if await self.differs(listen, upstream):
             self.stop()
             self.listen = listen
             self.upstream = upstream

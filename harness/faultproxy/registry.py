@@ -177,7 +177,11 @@ class ProxyRegistry:
         for entry in entries:
             existing = self.proxies.get(entry["name"])
             if existing is not None:
-                if existing.listen == entry["listen"] and existing.upstream == entry["upstream"]:
+                try:
+                    changed = await existing.differs(entry["listen"], entry["upstream"])
+                except ListenError as exc:  # before the existing proxy is stopped
+                    raise ApiError(str(exc), 500) from None
+                if not changed:  # an equivalent listen (2.12): kept with its toxics
                     made.append(existing)
                     continue
                 existing.stop()

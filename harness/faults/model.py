@@ -8,6 +8,11 @@ clear :class:`~harness.errors.UsageError` line, since these dicts come from user
 
 Units: milliseconds for ``*_ms``, microseconds for ``delay_us``, bytes for sizes; ``rate_kbps``
 is Toxiproxy's bandwidth ``rate`` in kilobytes (1000 bytes) per second.
+
+Every toxic fault is also checked against what a real Toxiproxy accepts without misbehaving
+(``harness.faults.constraints``: a slicer's size_variation at most its average_size, a bandwidth
+rate of at least 1, a latency's jitter at most the latency, ...), so a fault that would crash a
+user's Toxiproxy cannot be built, drawn, preset or loaded from a scenario file.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from harness.errors import UsageError
+from harness.faults import constraints
 
 Path = Literal["client", "store"]
 Stream = Literal["upstream", "downstream"]
@@ -81,6 +87,11 @@ class ToxicFault(NetworkFault):
         object.__setattr__(self, "toxicity", float(toxicity))
         for name in self.attribute_names:
             _check_int(self.kind, name, getattr(self, name))
+        problems = constraints.problems(
+            self.kind, {name: getattr(self, name) for name in self.attribute_names}
+        )
+        if problems:
+            raise UsageError(f"{self.kind} fault: {problems[0]}")
 
     @property
     def toxic_name(self) -> str:

@@ -72,7 +72,7 @@ def network_fault_json(paths: list[str]) -> st.SearchStrategy[dict[str, Any]]:
             "latency",
             latency_ms=st.sampled_from([20, 100, 300, 800, 1500]),  # 1500 > client timeout
             jitter_ms=st.sampled_from([0, 0, 50]),
-        ),
+        ).map(_jitter_within_latency),
         toxic("timeout", timeout_ms=st.sampled_from([0, 200, 1000])),
         toxic("reset_peer", timeout_ms=st.sampled_from([0, 50, 300])),
         toxic(
@@ -80,9 +80,21 @@ def network_fault_json(paths: list[str]) -> st.SearchStrategy[dict[str, Any]]:
             average_size=st.sampled_from([1, 8, 64]),
             size_variation=st.sampled_from([0, 4]),
             delay_us=st.sampled_from([0, 500, 5000]),
-        ),
+        ).map(_variation_within_average),
         toxic("bandwidth", rate_kbps=st.sampled_from([1, 8, 100])),
         toxic("limit_data", bytes=st.sampled_from([0, 64, 300])),
         toxic("slow_close", delay_ms=st.sampled_from([100, 1000])),
         st.fixed_dictionaries({"kind": st.just("down"), "path": path}),
     )
+
+
+def _jitter_within_latency(fault: dict[str, Any]) -> dict[str, Any]:
+    """A jitter above the latency draws negative delays in Toxiproxy (harness.faults.constraints):
+    cap it at the latency, so 20 ms +- 50 becomes 20 ms +- 20."""
+    return {**fault, "jitter_ms": min(fault["jitter_ms"], fault["latency_ms"])}
+
+
+def _variation_within_average(fault: dict[str, Any]) -> dict[str, Any]:
+    """Toxiproxy's slicer panics when size_variation exceeds average_size: cap it there, so a
+    one-byte slicer varies by at most one byte."""
+    return {**fault, "size_variation": min(fault["size_variation"], fault["average_size"])}

@@ -119,6 +119,22 @@ class Wait:
 Step = Claim | Retry | Burst | NetworkFaultStep | Heal | ProcessFault | Wait
 
 
+def describe_step(step: Step) -> str:
+    """A step in a few words, for an error line that must say what was running when the
+    infrastructure failed (``fault latency on client``, ``burst of 12``)."""
+    if isinstance(step, Claim | Retry):
+        return f"{step.kind} {step.key} by {step.user}"
+    if isinstance(step, Burst):
+        return f"burst of {len(step.claims)} ({step.mode})"
+    if isinstance(step, NetworkFaultStep):
+        return f"fault {step.fault.kind} on {step.fault.path}"
+    if isinstance(step, Heal):
+        return f"heal {step.path}"
+    if isinstance(step, ProcessFault):
+        return f"process {step.action.value}"
+    return f"wait {step.ms} ms"
+
+
 def step_from_json(data: Any, where: str = "step") -> Step:
     """Parse one step, raising :class:`UsageError` that names what is wrong and where."""
     if not isinstance(data, dict):
