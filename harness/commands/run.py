@@ -18,7 +18,6 @@ from harness.errors import ExitCode
 from harness.generator.profiles import PROFILES
 from harness.limits import MAX_ADMISSION_LIMIT, MAX_BUDGET, MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error
-from harness.report_html.for_run import write_run_reports
 
 HELP = "run a chaos campaign against a target and check every invariant (the CI gate)"
 
@@ -142,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
     problems = list(outcome.write_errors)
     if args.report:
         try:
+            # matplotlib costs 0.6 s at start-up: imported only when a report is written
+            from harness.report_html.for_run import write_run_reports
+
             path = write_run_reports(outcome, args.report)
             print(f"report: {path}")
             if path.with_name("report.html").is_file():

@@ -21,7 +21,6 @@ from harness.commands.values import seconds
 from harness.errors import ExitCode
 from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
-from harness.report_html import write_html_report
 from harness.surge.driver import Progress
 from harness.surge.metrics import format_table
 from harness.surge.plan import FAULT_NAMES, RETRY_POLICIES, SurgeSettings
@@ -249,6 +248,9 @@ def _write_reports(outcome: SurgeOutcome, directory: Path) -> Path:
 def _write_html(outcome: SurgeOutcome, directory: Path, summary: dict[str, Any]) -> Path | None:
     assert outcome.history_path is not None
     try:
+        # matplotlib costs 0.6 s at start-up: imported only when a report is written
+        from harness.report_html import write_html_report
+
         return write_html_report(
             directory,
             history_path=outcome.history_path,
