@@ -289,9 +289,6 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
             if op.process == nemesis:
                 continue
             invoke_op = pending.pop(op.invoke_index, None)  # type: ignore[arg-type]  # a completion names its invoke
-            invoked = op.invoke_time
-            if invoked is None:
-                invoked = EARLIEST if invoke_op is None else invoke_op.time
             value = op.value
             try:
                 cid = value["campaign_id"]
@@ -343,6 +340,9 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
                     ack_users.append(user)
                     ack_index.append(op.index)
                     ack_time.append(op.time)
+                    invoked = op.invoke_time
+                    if invoked is None:
+                        invoked = EARLIEST if invoke_op is None else invoke_op.time
                     ack_invoked.append(invoked)
                 if f == DRAIN:
                     cur.drain_ops += 1
@@ -374,6 +374,9 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
                     kind_name = str_(kind)
                     types[kind_name] = types.get(kind_name, 0) + 1
                 indeterminate.add(key)
+                invoked = op.invoke_time
+                if invoked is None:
+                    invoked = EARLIEST if invoke_op is None else invoke_op.time
                 maybe_attempts.append((key, user, invoked))
                 if f == DRAIN:
                     cur.drain_ops += 1
