@@ -144,3 +144,18 @@ def test_without_a_read_a_clean_history_is_unknown():
     b.claim("u1", "k1", "ok", "A")
     assert verdict(b.h, SOLD).status is Status.UNKNOWN
     assert verdict(b.h, LIMIT).status is Status.UNKNOWN
+
+
+def test_coupon_chaos_check_reports_a_false_sold_out(tmp_path):
+    from clirun import run_cli
+
+    b = Builder(stock=2)
+    b.claim("u1", "k1", "ok", "A")
+    b.claim("u2", "k2", "fail", reason="sold_out")
+    b.drain_until_sold_out(["B"])
+    path = tmp_path / "history.jsonl"
+    b.read([("A", "u1", "k1"), ("B", "drain-u0", "drain-k0")]).write_jsonl(path)
+    result = run_cli("check", path, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL no-false-sold-out: claim op" in result.stdout
+    assert "ok   no-false-limit" in result.stdout
