@@ -1,4 +1,4 @@
-"""Checker throughput: all eight invariants over a synthetic 1,000,000-operation history.
+"""Checker throughput: all ten invariants over a synthetic 1,000,000-operation history.
 
     python benchmarks/bench_checkers.py [--ops 1000000] [--reference] [--no-jsonl] [--json]
 

@@ -7,7 +7,7 @@ Runs each benchmark script as its own process, one after the other (this is a 2-
 they must not slow each other down), shows their output as they go, and ends with one table:
 benchmark, measured, goal, ratio to the goal, pass. The scripts and what they measure:
 
-* ``bench_checkers.py``: all eight invariants over a 1,000,000-operation history, in memory and
+* ``bench_checkers.py``: all ten invariants over a 1,000,000-operation history, in memory and
   read from JSONL (goal <= 3 s);
 * ``bench_faultproxy.py``: proxied vs direct throughput, on bulk streams and on HTTP claims
   (wrk), and the p50 latency the proxy adds (goals >= 0.7x, < 1 ms), the proxy as a child

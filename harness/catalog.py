@@ -133,6 +133,19 @@ _TARGETS: tuple[TargetInfo, ...] = (
         "awaits the risk check inside the transaction: one user's concurrent claims both pass",
         store="postgres",
     ),
+    _bug(
+        "degrade-to-sold-out",
+        (Invariant.NO_FALSE_SOLD_OUT,),
+        "a circuit breaker around the store whose fallback answers 410 sold_out: while the store "
+        "is slow or failing claims are told the stock is gone; it is issued after recovery",
+        store="redis",
+    ),
+    _bug(
+        "limit-counts-failures",
+        (Invariant.NO_FALSE_LIMIT,),
+        "takes the user's slot on a per-user counter before issuing and never gives it back "
+        "when issuing fails: a user refused as sold out is later told limit_reached",
+    ),
 )
 
 CATALOG: Mapping[str, TargetInfo] = MappingProxyType({t.name: t for t in _TARGETS})

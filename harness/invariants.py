@@ -1,4 +1,7 @@
-"""The eight invariants a coupon claim service must keep, by their stable names.
+"""The ten invariants a coupon claim service must keep, by their stable names.
+
+The first eight protect the campaign (nothing over-issued, lost or invented); the last two protect
+the users: a definite refusal must be true when it is given.
 
 These names are the shared vocabulary of the seeded-bug targets (which declare what they violate),
 the checkers (one per invariant), reports, JUnit test cases and scenario files.
@@ -26,6 +29,10 @@ class Invariant(StrEnum):
     """issued + remaining == stock, and issued equals the number of coupons that exist."""
     NO_STOCK_LEAK = "no-stock-leak"
     """After faults heal, the remaining stock can still be claimed by fresh users."""
+    NO_FALSE_SOLD_OUT = "no-false-sold-out"
+    """No claim is answered sold_out before the whole stock can have been issued."""
+    NO_FALSE_LIMIT = "no-false-limit"
+    """No claim is answered limit_reached unless its user can have held the per-user limit."""
 
 
 ALL_INVARIANTS: tuple[Invariant, ...] = tuple(Invariant)

@@ -270,6 +270,112 @@ class PostgresUserLimitRace(PostgresStore):
         return int(held)
 
 
+class DegradeToSoldOut(RedisStore):
+    """A circuit breaker around the store whose fallback answers ``sold_out``: after a store
+    call fails or takes longer than ``SLOW_CALL_SECONDS`` it opens, and until a ping of the store
+    succeeds again (probed every ``PROBE_SECONDS``) every claim is refused as sold out -- "tell
+    them it is gone rather than keep them waiting". The stock is still there and is issued once
+    the store recovers, so nothing the campaign counts is wrong: only the answers are."""
+
+    SLOW_CALL_SECONDS = 0.25
+    PROBE_SECONDS = 0.2
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.breaker_open = False
+        self._probe: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+            self._probe = None
+        await super().close()
+
+    async def claim(
+        self, campaign_id: str, user_id: str, key: str, risk_check: RiskCheck
+    ) -> ClaimResult:
+        if self.breaker_open:
+            return ClaimResult(ClaimStatus.SOLD_OUT)  # the degrade fallback
+        started = time.monotonic()
+        try:
+            result = await super().claim(campaign_id, user_id, key, risk_check)
+        except BaseException:  # a store error, or the service's store timeout cancelling us
+            self._trip()
+            raise
+        if time.monotonic() - started > self.SLOW_CALL_SECONDS:
+            self._trip()
+        return result
+
+    def _trip(self) -> None:
+        self.breaker_open = True
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._probe_until_healthy())
+
+    async def _probe_until_healthy(self) -> None:
+        while True:
+            await asyncio.sleep(self.PROBE_SECONDS)
+            try:
+                await asyncio.wait_for(self.ping(), self.PROBE_SECONDS)
+            except Exception:  # noqa: BLE001 - still unhealthy: stay open
+                continue
+            self.breaker_open = False
+            return
+
+
+class LimitCountsFailures(SqliteStore):
+    """Takes the user's slot on a per-user counter before issuing ("reserve, then issue", so two
+    of one user's claims never both pass) and never gives it back when issuing then fails (sold
+    out, or a repeat that won the race): a user who got nothing is later told limit_reached."""
+
+    def _open_sync(self) -> None:
+        super()._open_sync()
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS user_slots (campaign_id TEXT NOT NULL, "
+            "user_id TEXT NOT NULL, taken INTEGER NOT NULL, PRIMARY KEY (campaign_id, user_id))"
+        )
+
+    async def claim(
+        self, campaign_id: str, user_id: str, key: str, risk_check: RiskCheck
+    ) -> ClaimResult:
+        refused = await self._run(self._take_slot_sync, campaign_id, user_id, key)
+        if refused is not None:
+            return refused
+        await risk_check()
+        return await self._run(self._issue_sync, campaign_id, user_id, key)
+
+    def _take_slot_sync(self, campaign_id: str, user_id: str, key: str) -> ClaimResult | None:
+        with self._tx() as db:
+            decided = self._precheck(
+                db, campaign_id, user_id, key, check_user=False, check_stock=False
+            )
+            if decided is not None:
+                return decided
+            (limit,) = db.execute(
+                "SELECT per_user_limit FROM campaigns WHERE campaign_id = ?", (campaign_id,)
+            ).fetchone()
+            row = db.execute(
+                "SELECT taken FROM user_slots WHERE campaign_id = ? AND user_id = ?",
+                (campaign_id, user_id),
+            ).fetchone()
+            if row is not None and row[0] >= limit:
+                return ClaimResult(ClaimStatus.LIMIT_REACHED)
+            db.execute(
+                "INSERT INTO user_slots VALUES (?, ?, 1) ON CONFLICT (campaign_id, user_id) "
+                "DO UPDATE SET taken = taken + 1",
+                (campaign_id, user_id),
+            )
+            return None
+
+    def _issue_sync(self, campaign_id: str, user_id: str, key: str) -> ClaimResult:
+        with self._tx() as db:
+            decided = self._precheck(db, campaign_id, user_id, key, check_user=False)
+            if decided is not None:
+                return decided  # sold out: the slot stays taken
+            return self._insert(db, campaign_id, user_id, key)
+
+
 BUG_STORES: dict[str, Any] = {
     "stock-race": StockRace,
     "user-limit-race": UserLimitRace,
@@ -281,6 +387,8 @@ BUG_STORES: dict[str, Any] = {
     "issued-counter-drift": IssuedCounterDrift,
     "redis-stock-race": RedisStockRace,
     "postgres-user-limit-race": PostgresUserLimitRace,
+    "degrade-to-sold-out": DegradeToSoldOut,
+    "limit-counts-failures": LimitCountsFailures,
 }
 """Bug name (as in ``--bug``) -> the store class that carries it."""
 

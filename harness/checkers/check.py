@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from functools import partial
 
 from harness.checkers.facts import collect, gc_paused
 from harness.checkers.model import CheckReport, Status, Verdict
-from harness.checkers.rules import RULES
+from harness.checkers.refusals import CLOCKED_RULES
+from harness.checkers.rules import RULES, Rule
 from harness.history import History, Op
 from harness.invariants import Invariant
 
 
 def check_history(
-    history: History | Iterable[Op], invariants: Iterable[Invariant | str] | None = None
+    history: History | Iterable[Op],
+    invariants: Iterable[Invariant | str] | None = None,
+    *,
+    clock_margin_ns: int = 0,
 ) -> CheckReport:
-    """Check ``history`` for ``invariants`` (all eight by default).
+    """Check ``history`` for ``invariants`` (all ten by default).
+
+    ``clock_margin_ns`` is how far apart the clocks that recorded the history may be: the rules
+    that order claims by time (no-false-sold-out, no-false-limit) count a claim invoked up to
+    that long after a refusal as possibly before it. 0 for one machine's monotonic clock.
 
     A history may hold several campaigns; an invariant fails if it fails in any of them, is
     unknown if it could not be decided in some and failed in none, and passes otherwise.
@@ -26,7 +35,9 @@ def check_history(
     with gc_paused():
         campaigns = collect(ops)
         for invariant in wanted:
-            rule = RULES[invariant]
+            rule: Rule = RULES[invariant]
+            if clock_margin_ns and invariant in CLOCKED_RULES:
+                rule = partial(CLOCKED_RULES[invariant], clock_margin_ns=clock_margin_ns)
             per_campaign = [rule(facts) for facts in campaigns.values()]
             verdicts.append(_merge(invariant, per_campaign))
     by_type: Counter[str] = Counter()

@@ -26,6 +26,10 @@ from harness.history.record import gc_paused
 
 CLAIMS = (OpFunction.CLAIM.value, OpFunction.DRAIN.value)
 
+EARLIEST = -(1 << 62)
+"""The invoke time given to a claim whose invoke time the history does not hold: "before
+everything", the interpretation that blames no refusal for it."""
+
 PROCESSED_DENIALS = frozenset({"limit_reached", "sold_out"})
 """Definite failures that assert the service looked at the key and refused it. (``overloaded`` is
 load shedding before any look, ``unreachable`` never arrived: neither says anything about a key.)"""
@@ -78,6 +82,11 @@ class CampaignFacts:
         "ack_users",
         "ack_index",
         "ack_time",
+        "ack_invoked",
+        "maybe_attempts",
+        "sold_out_time",
+        "sold_out_index",
+        "limit_refusals",
         "read",
         "read_index",
         "drain_ops",
@@ -111,6 +120,16 @@ class CampaignFacts:
         self.ack_users: list[str] = []
         self.ack_index: list[int] = []
         self.ack_time: list[int] = []
+        self.ack_invoked: list[int] = []
+        """The acknowledged claims' invoke times, parallel to ``ack_keys`` (``EARLIEST`` where
+        the history lacks one)."""
+        self.maybe_attempts: list[tuple[str, str, int]] = []
+        """(key, user, invoke time) of every indeterminate attempt (info or never completed)."""
+        self.sold_out_time: list[int] = []
+        """Completion times of the claims answered ``sold_out``, with their op indices."""
+        self.sold_out_index: list[int] = []
+        self.limit_refusals: list[tuple[str, str, int, int]] = []
+        """(key, user, completion time, op index) of the claims answered ``limit_reached``."""
         self.read: dict[str, Any] | None = None
         """The last successful final read: {"campaign": {...}, "coupons": [...]}."""
         self.read_index: int | None = None
@@ -251,6 +270,10 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
     ack_users: list[str] = []
     ack_index: list[int] = []
     ack_time: list[int] = []
+    ack_invoked: list[int] = []
+    maybe_attempts: list[tuple[str, str, int]] = []
+    sold_out_time: list[int] = []
+    sold_out_index: list[int] = []
     types: dict[str, int] = {}
     reasons: list[str] = []
     n_ok = n_fail = n_info = 0  # the current campaign's counts not yet added to ``types``
@@ -265,7 +288,7 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
         if f in claims:
             if op.process == nemesis:
                 continue
-            pending.pop(op.invoke_index, None)  # type: ignore[arg-type]  # a completion names its invoke
+            invoke_op = pending.pop(op.invoke_index, None)  # type: ignore[arg-type]  # a completion names its invoke
             value = op.value
             try:
                 cid = value["campaign_id"]
@@ -290,6 +313,8 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
                 ok_code, indeterminate, denials = cur.ok_code, cur.indeterminate, cur.denials
                 ack_codes, ack_keys = cur.ack_codes, cur.ack_keys
                 ack_users, ack_index, ack_time = cur.ack_users, cur.ack_index, cur.ack_time
+                ack_invoked, maybe_attempts = cur.ack_invoked, cur.maybe_attempts
+                sold_out_time, sold_out_index = cur.sold_out_time, cur.sold_out_index
                 types = cur.type_counts
                 reasons = reason_lists.setdefault(cid, [])
             if key_user.setdefault(key, user) != user:
@@ -315,6 +340,10 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
                     ack_users.append(user)
                     ack_index.append(op.index)
                     ack_time.append(op.time)
+                    invoked = op.invoke_time
+                    if invoked is None:
+                        invoked = EARLIEST if invoke_op is None else invoke_op.time
+                    ack_invoked.append(invoked)
                 if f == DRAIN:
                     cur.drain_ops += 1
                     cur.last_drain_type = "ok"
@@ -324,8 +353,13 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
                     types.setdefault("fail", 0)
                 n_fail += 1
                 if reason in denied:
-                    invoked = op.invoke_time
-                    denials.append((key, op.time if invoked is None else invoked, op.index, reason))
+                    asked = op.invoke_time
+                    denials.append((key, op.time if asked is None else asked, op.index, reason))
+                    if reason == "sold_out":
+                        sold_out_time.append(op.time)
+                        sold_out_index.append(op.index)
+                    else:
+                        cur.limit_refusals.append((key, user, op.time, op.index))
                 if f == DRAIN:
                     cur.drain_ops += 1
                     cur.last_drain_type = "fail"
@@ -340,6 +374,10 @@ def _collect(ops: Iterable[Op]) -> dict[str, CampaignFacts]:
                     kind_name = str_(kind)
                     types[kind_name] = types.get(kind_name, 0) + 1
                 indeterminate.add(key)
+                invoked = op.invoke_time
+                if invoked is None:
+                    invoked = EARLIEST if invoke_op is None else invoke_op.time
+                maybe_attempts.append((key, user, invoked))
                 if f == DRAIN:
                     cur.drain_ops += 1
                     cur.last_drain_type = kind_name
@@ -422,6 +460,7 @@ def _never_completed(facts: CampaignFacts, op: Op, reasons: list[str]) -> None:
     reason = "never_completed"
     reasons.append(reason)
     facts.indeterminate.add(key)
+    facts.maybe_attempts.append((key, user, op.time))
     if op.f == OpFunction.DRAIN:
         facts.drain_ops += 1
         facts.last_drain_type = "info"

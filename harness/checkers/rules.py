@@ -1,4 +1,5 @@
-"""One rule per invariant. Each reads :class:`CampaignFacts` and returns a :class:`Verdict`.
+"""One rule per invariant (the two truthfulness rules are in refusals.py). Each reads
+:class:`CampaignFacts` and returns a :class:`Verdict`.
 
 Every rule is sound in Elle's sense: it reports a violation only if the violation holds however
 the indeterminate claims turned out. Each runs in time linear in the facts it reads.
@@ -18,6 +19,7 @@ from typing import Any
 
 from harness.checkers.facts import CampaignFacts
 from harness.checkers.model import Status, Verdict, capped
+from harness.checkers.refusals import CLOCKED_RULES
 from harness.invariants import Invariant
 
 Rule = Callable[[CampaignFacts], Verdict]
@@ -447,4 +449,5 @@ RULES: dict[Invariant, Rule] = {
     Invariant.NO_PHANTOM: no_phantom,
     Invariant.STOCK_CONSERVATION: stock_conservation,
     Invariant.NO_STOCK_LEAK: no_stock_leak,
+    **CLOCKED_RULES,  # no-false-sold-out, no-false-limit: harness/checkers/refusals.py
 }

@@ -7,6 +7,7 @@ import json
 
 from harness.catalog import CATALOG
 from harness.errors import ExitCode
+from harness.invariants import ALL_INVARIANTS
 
 HELP = "list the bundled targets (reference services and seeded-bug variants)"
 
@@ -36,4 +37,9 @@ def run(args: argparse.Namespace) -> int:
         violates = ", ".join(str(v) for v in t.violates) or "-"
         print(f"{t.name:<{width}}  {t.kind:<10}  {t.store:<8}  {violates}")
         print(f"{'':<{width}}  {t.description}")
+    covered = {v for t in infos for v in t.violates}
+    print(
+        f"invariants covered by the seeded bugs: {len(covered)} of {len(ALL_INVARIANTS)}: "
+        + ", ".join(str(i) for i in ALL_INVARIANTS if i in covered)
+    )
     return ExitCode.OK

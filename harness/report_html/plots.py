@@ -108,9 +108,13 @@ def _shade_faults(ax: Axes, digest: HistoryDigest, end: int, legend: bool) -> No
         )
 
 
-def timeline_png(digest: HistoryDigest, marks: Sequence[int] = ()) -> bytes:
+def timeline_png(
+    digest: HistoryDigest, marks: Sequence[int] = (), refusals: Sequence[int] = ()
+) -> bytes:
     """Coupons issued over time (with the stock), and answers by class per time bucket, both
-    with fault windows shaded and the proving operations marked."""
+    with fault windows shaded and the proving operations marked; ``refusals`` (the times of
+    false sold_out / limit_reached answers) are marked on the issued curve, where they show
+    as refusals while the stock line is still above it."""
     end = max(digest.end_time, 1)
     fig = Figure(figsize=(11, 6.4), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1.1, 1))
@@ -132,6 +136,18 @@ def timeline_png(digest: HistoryDigest, marks: Sequence[int] = ()) -> bytes:
             label="proving operation" if n == 0 else None,
         )
 
+    if refusals:
+        refused_at = np.sort(np.asarray(refusals[:MAX_MARKS], dtype=np.int64))
+        granted_at = np.sort(times[types == 0])
+        top.scatter(
+            refused_at / 1e9,
+            np.searchsorted(granted_at, refused_at, side="right"),
+            marker="X",
+            s=60,
+            color="#b71c1c",
+            zorder=5,
+            label="false refusal",
+        )
     top.set_title("Coupons issued over time")
     top.set_ylabel("coupons issued (acknowledged)")
     if digest.claims == 0:

@@ -11,6 +11,7 @@ import numpy as np
 
 from harness.atomic import write_atomic
 from harness.checkers.model import CheckReport
+from harness.invariants import Invariant
 from harness.report_html.digest import CLASSES, HistoryDigest, digest_history
 from harness.report_html.evidence import proving_ops
 from harness.report_html.page import MAX_FAULT_ROWS, Chart, PageInput, render
@@ -23,6 +24,10 @@ NO_HISTORY = (
     "failing example only), so there is no timeline or latency histogram: the chart shows the "
     "answers counted over all examples instead."
 )
+
+
+REFUSAL_INVARIANTS = (str(Invariant.NO_FALSE_SOLD_OUT), str(Invariant.NO_FALSE_LIMIT))
+"""Violations whose proving operations are false refusals, marked apart on the timeline."""
 
 
 def write_html_report(
@@ -81,6 +86,8 @@ def write_html_report(
 def _from_digest(page: PageInput, digest: HistoryDigest, history_path: Path | None) -> None:
     page.ops = digest.wanted
     marks = [int(op["time"]) for op in digest.wanted.values()]
+    refused = {i for name in REFUSAL_INVARIANTS for i in page.proving.get(name, ())}
+    refusals = [int(op["time"]) for i, op in digest.wanted.items() if i in refused]
     if digest.malformed:
         page.notes.append(f"{digest.malformed} malformed line(s) of the history were skipped.")
     if digest.claims == 0:
@@ -88,7 +95,7 @@ def _from_digest(page: PageInput, digest: HistoryDigest, history_path: Path | No
     page.charts.append(
         Chart(
             "Timeline",
-            timeline_png(digest, marks),
+            timeline_png(digest, marks, refusals),
             "timeline: coupons issued over time and answers by class, fault windows shaded",
         )
     )

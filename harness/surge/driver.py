@@ -7,7 +7,7 @@ client's process ``c<i>`` and one ok / fail / info completion carrying the coupo
 reason, status and detail; nemesis ``fault`` / ``heal`` / ``process`` events; then, after every
 fault is healed and the system has gone quiet, a ``drain`` by fresh users ``drain-u<n>`` with keys
 ``drain-k<n>`` until the service says sold out, and the final ``read`` on ``c0``. So
-``check_history`` decides all eight invariants on a surge's history as on any other.
+``check_history`` decides all ten invariants on a surge's history as on any other.
 
 Stop rule: a client stops when it is answered ``sold_out`` (a late arrival that starts after the
 sell-out is answered sold_out on its first claim and stops too), when the surge's duration is up

@@ -1,8 +1,9 @@
 """Soundness and sensitivity on generated histories.
 
 A simulated *correct* service processes claims atomically, but the client sometimes does not see
-the answer (info), and some indeterminate claims take effect only later. The checkers must never
-fail such a history; and each kind of corruption injected into it must be caught.
+the answer (info), and some indeterminate claims take effect only later. The checkers (all ten: the
+truthfulness rules judge the service's sold_out and limit_reached answers by the recorded times)
+must never fail such a history; and each kind of corruption injected into it must be caught.
 """
 
 import random

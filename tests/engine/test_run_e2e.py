@@ -76,7 +76,7 @@ def test_reference_target_passes(target: str, tmp_path: Path) -> None:
     assert statuses["no-over-issuance"] == "pass"
     assert statuses["no-lost-ack"] == "pass"
     junit = (out / "junit.xml").read_text()
-    assert junit.count("<testcase") == 8 and "<failure" not in junit
+    assert junit.count("<testcase") == 10 and "<failure" not in junit
 
 
 @pytest.mark.parametrize("target", [target_param(t) for t in SEEDED])
