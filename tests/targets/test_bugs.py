@@ -3,6 +3,7 @@ retries or kill -9 -- asserted on the answers and on the final state read throug
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -11,6 +12,7 @@ from targets_launcher import ServiceProcess, concurrent_claims, new_campaign
 
 from harness.catalog import BUGS, CATALOG
 from harness.client import CampaignSpec, ClaimRequest, HttpClaimAdapter, Reason
+from harness.faults import FaultProxy, LatencyFault
 from harness.invariants import Invariant
 
 ATTEMPTS = 5
@@ -37,7 +39,8 @@ def test_every_bug_is_tested_and_every_invariant_is_covered() -> None:
     tested = {
         "stock-race", "user-limit-race", "retry-reissue", "ack-before-commit",
         "stock-leak", "weak-codes", "shared-request-state", "issued-counter-drift",
-        "redis-stock-race", "postgres-user-limit-race",
+        "redis-stock-race", "postgres-user-limit-race", "limit-counts-failures",
+        "degrade-to-sold-out",
     }  # fmt: skip
     assert set(BUGS) == tested
     covered = {inv for t in CATALOG.values() for inv in t.violates}
@@ -206,3 +209,34 @@ def test_postgres_user_limit_race_exceeds_the_limit(bug: HttpClaimAdapter) -> No
         if len(coupons) > 1:
             return
     pytest.fail("the per-user limit held in every attempt")
+
+
+@_bug("bug-limit-counts-failures")
+def test_limit_counts_a_claim_that_issued_nothing(bug: HttpClaimAdapter) -> None:
+    cid = new_campaign(bug, stock=1, per_user_limit=1).campaign_id
+    assert bug.claim(ClaimRequest(cid, "first", "k1")).granted
+    assert bug.claim(ClaimRequest(cid, "late", "k2")).reason is Reason.SOLD_OUT
+    # "late" holds nothing, yet the slot its failed claim took is still counted
+    assert bug.claim(ClaimRequest(cid, "late", "k3")).reason is Reason.LIMIT_REACHED
+    assert [c.user_id for c in bug.list_coupons(cid)] == ["first"]
+
+
+def test_degrade_answers_sold_out_while_stock_remains(
+    launch: Launch, redis_url: str, api: str
+) -> None:
+    """A slow store trips the breaker: claims are told sold out while the stock is there, and it
+    is issued once the store is fast again."""
+    with FaultProxy(api) as faults:
+        upstream = redis_url.removeprefix("redis://").split("/")[0]
+        store = faults.create_proxy("store", upstream=upstream)
+        service = launch("bug-degrade-to-sold-out", f"redis://{store.host}:{store.port}/0")
+        with HttpClaimAdapter(service.base_url, timeout=10) as adapter:
+            cid = new_campaign(adapter, stock=5).campaign_id
+            faults.apply(LatencyFault(path="store", latency_ms=400))
+            adapter.claim(ClaimRequest(cid, "slow", "k1"))  # takes > 0.25 s: the breaker opens
+            refused = adapter.claim(ClaimRequest(cid, "next", "k2"))
+            faults.heal_all()
+            assert refused.reason is Reason.SOLD_OUT, refused
+            time.sleep(1.0)  # the breaker's probe finds the store fast again
+            assert adapter.get_campaign(cid).remaining >= 3
+            assert adapter.claim(ClaimRequest(cid, "later", "k3")).granted
