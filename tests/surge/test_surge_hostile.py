@@ -46,6 +46,7 @@ def peak_rss_mb(*args: object, timeout: float) -> tuple[int, float, str]:
     return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, stderr
 
 
+@pytest.mark.slow
 def test_surge_memory_stays_bounded_while_the_target_sends_600_mb(hostile) -> None:
     server = hostile(claims="huge")
     code, peak, stderr = peak_rss_mb(
@@ -57,6 +58,7 @@ def test_surge_memory_stays_bounded_while_the_target_sends_600_mb(hostile) -> No
     assert peak < PEAK_RSS_MB, f"peak RSS {peak:.0f} MB"
 
 
+@pytest.mark.slow
 def test_run_memory_stays_bounded_while_the_target_sends_600_mb(hostile, tmp_path: Path) -> None:
     server = hostile(claims="huge")
     code, peak, stderr = peak_rss_mb(
@@ -68,6 +70,7 @@ def test_run_memory_stays_bounded_while_the_target_sends_600_mb(hostile, tmp_pat
     assert peak < PEAK_RSS_MB, f"peak RSS {peak:.0f} MB"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["surge", "run", "replay"])
 def test_a_target_that_never_answers_whole_is_exit_3_not_a_hang(
     hostile, tmp_path: Path, command: str
