@@ -198,15 +198,13 @@ def execute_run(
                 example_config=example_config,
                 progress=progress,
             )
-            outcome = RunOutcome(
-                verdict="fail" if ctx.failures else "pass",
-                target=deployment.name,
-                runtime=options.runtime,
-                profile=profile.name,
-                seed=seed,
-                budget=budget,
-                elapsed=0.0,
-                invariants=[],
+            outcome = _outcome(
+                "fail" if ctx.failures else "pass",
+                deployment,
+                options,
+                profile,
+                seed,
+                budget,
                 stats=ctx.stats.to_json(),
             )
             found_at = ctx.stats.first_failure_at
@@ -219,16 +217,14 @@ def execute_run(
         except InfrastructureError as exc:
             # raised out of the deployment, so everything it started is stopped before the
             # command writes the report
-            outcome = RunOutcome(
-                verdict="error",
-                target=deployment.name,
-                runtime=options.runtime,
-                profile=profile.name,
-                seed=seed,
-                budget=budget,
+            outcome = _outcome(
+                "error",
+                deployment,
+                options,
+                profile,
+                seed,
+                budget,
                 elapsed=time.monotonic() - started,
-                invariants=[],
-                stats={},
                 logs=_logs_if_any(deployment),
                 error=exc.message,
             )
@@ -269,6 +265,30 @@ def _replay_saved(
     return None
 
 
+def _outcome(
+    verdict: str,
+    deployment: Deployment,
+    options: RunOptions,
+    profile: Profile,
+    seed: int,
+    budget: float,
+    **rest: Any,
+) -> RunOutcome:
+    """A run's outcome with what every outcome of this run shares; ``rest`` is what differs."""
+    rest.setdefault("elapsed", 0.0)
+    rest.setdefault("invariants", [])
+    rest.setdefault("stats", {})
+    return RunOutcome(
+        verdict=verdict,
+        target=deployment.name,
+        runtime=options.runtime,
+        profile=profile.name,
+        seed=seed,
+        budget=budget,
+        **rest,
+    )
+
+
 def _regression_outcome(
     regression: tuple[Path, Scenario, ExampleResult],
     deployment: Deployment,
@@ -278,15 +298,13 @@ def _regression_outcome(
     budget: float,
 ) -> RunOutcome:
     path, scenario, failure = regression
-    outcome = RunOutcome(
-        verdict="fail",
-        target=deployment.name,
-        runtime=options.runtime,
-        profile=profile.name,
-        seed=seed,
-        budget=budget,
-        elapsed=0.0,
-        invariants=[],
+    outcome = _outcome(
+        "fail",
+        deployment,
+        options,
+        profile,
+        seed,
+        budget,
         stats={"examples": 0, "regression": str(path)},
         failure=failure,
         scenario=scenario,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import run_cli
 from needs import target_param
 
 from harness.catalog import CATALOG
@@ -29,13 +29,8 @@ REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
 SEEDED = [name for name, info in CATALOG.items() if info.kind == "seeded-bug"]
 
 
-def cli(*args: object, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def cli(*args: object) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, timeout=600)
 
 
 def describe(path: Path) -> str:

@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+from clirun import cli as run
+from clirun import cli_env
 
 from harness.catalog import get_target
 from harness.errors import InfrastructureError
@@ -62,14 +64,8 @@ def _owned_by(pid: int, client: Any) -> list[Any]:
 
 
 def cli(*args: object, env: dict[str, str] | None = None, timeout: float = 900) -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-    )
+    """``coupon-chaos ARGS`` from the repository root; ``env`` adds to this checkout's."""
+    return run(*args, cwd=ROOT, env=cli_env(**(env or {})), timeout=timeout)
 
 
 # -- the runtime's handles, fault by fault ------------------------------------------------------
