@@ -94,14 +94,17 @@ def test_admission_limit_sheds_load_and_keeps_the_invariants(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("target", "invariant", "options"),
     [
-        ("bug-stock-race", "no-over-issuance", ("--stock", 20, "--users", 2000)),
+        ("bug-stock-race", "no-over-issuance", ("--stock", 120, "--users", 2000)),
         ("bug-user-limit-race", "per-user-limit", ("--stock", 200, "--users", 20)),
     ],
 )
 def test_surge_catches_a_seeded_race(
     tmp_path: Path, target: str, invariant: str, options: tuple[object, ...]
 ) -> None:
-    # no --report: the failing history is kept under chaos-results/ of the working directory
+    # no --report: the failing history is kept under chaos-results/ of the working directory.
+    # Stock 120, not 20: it sells out once all 200 clients are in flight, so the check-then-act
+    # window is always crowded; with 20 a CPU-starved CI machine could serialize the first claims
+    # (one CI run granted exactly 20 and passed).
     result = surge(
         "--target", target, "--clients", 200, "--ramp", 0.2, "--duration", 10,
         "--seed", 3, *options, cwd=tmp_path,
