@@ -30,6 +30,18 @@ class TargetInfo:
     bug: str | None
     violates: tuple[Invariant, ...]
     description: str
+    risk_check_ms: float | None = None
+    """The modelled risk-check call's duration, where the target's story needs a slow one (the
+    service's default, 3 ms, when None)."""
+    needs_replicas: int = 1
+    """The fewest replicas with which the bug shows: 2 for a mistake that is correct inside one
+    process (an in-process lock, a replica-local key record, a lease without fencing)."""
+
+    @property
+    def replicable(self) -> bool:
+        """Whether ``--replicas N`` can run several of it on one shared store. SQLite cannot: its
+        database is one process's file in that process's data folder."""
+        return self.store != "sqlite"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -39,6 +51,9 @@ class TargetInfo:
             "bug": self.bug,
             "violates": [str(v) for v in self.violates],
             "description": self.description,
+            "replicas": self.replicable,
+            "needs_replicas": self.needs_replicas,
+            "risk_check_ms": self.risk_check_ms,
         }
 
 
@@ -54,7 +69,12 @@ def _reference(store: StoreKind, how: str) -> TargetInfo:
 
 
 def _bug(
-    bug: str, violates: tuple[Invariant, ...], description: str, store: StoreKind = "sqlite"
+    bug: str,
+    violates: tuple[Invariant, ...],
+    description: str,
+    store: StoreKind = "sqlite",
+    needs_replicas: int = 1,
+    risk_check_ms: float | None = None,
 ) -> TargetInfo:
     return TargetInfo(
         name=f"bug-{bug}",
@@ -63,6 +83,8 @@ def _bug(
         bug=bug,
         violates=violates,
         description=description,
+        needs_replicas=needs_replicas,
+        risk_check_ms=risk_check_ms,
     )
 
 
@@ -146,6 +168,32 @@ _TARGETS: tuple[TargetInfo, ...] = (
         "takes the user's slot on a per-user counter before issuing and never gives it back "
         "when issuing fails: a user refused as sold out is later told limit_reached",
     ),
+    _bug(
+        "local-lock",
+        (Invariant.NO_OVER_ISSUANCE,),
+        "guards the stock's check-then-act with an in-process lock only: correct in one "
+        "process, replicas oversell",
+        store="redis",
+        needs_replicas=2,
+    ),
+    _bug(
+        "local-idempotency-cache",
+        (Invariant.IDEMPOTENCY, Invariant.NO_FALSE_LIMIT),
+        "keeps the idempotency key records in each replica's own key space: a retry that "
+        "reaches another replica claims again",
+        store="redis",
+        needs_replicas=2,
+    ),
+    _bug(
+        "lease-lock-no-fencing",
+        (Invariant.NO_OVER_ISSUANCE, Invariant.PER_USER_LIMIT),
+        "a Redis lease lock (SET NX PX) held across a 30 ms fraud-scoring call between read "
+        "and write, no fencing token: a replica paused past the lease writes its stale "
+        "decision after another replica took the lock",
+        store="redis",
+        needs_replicas=2,
+        risk_check_ms=30.0,
+    ),
 )
 
 CATALOG: Mapping[str, TargetInfo] = MappingProxyType({t.name: t for t in _TARGETS})
@@ -170,6 +218,7 @@ def service_argv(
     data_dir: str | Path,
     store_url: str | None = None,
     admission_limit: int | None = None,
+    replica: str | None = None,
 ) -> list[str]:
     """The command line that starts ``info`` as a child process (``python -m targets.service``)."""
     argv = [
@@ -191,4 +240,8 @@ def service_argv(
         argv += ["--bug", info.bug]
     if admission_limit is not None:
         argv += ["--admission-limit", str(admission_limit)]
+    if replica is not None:
+        argv += ["--replica", replica]
+    if info.risk_check_ms is not None:
+        argv += ["--risk-check-ms", f"{info.risk_check_ms:g}"]
     return argv

@@ -1,7 +1,7 @@
 """The pytest plugin (entry point ``pytest11``): options and fixtures for chaos tests.
 
 Options: ``--chaos-target``, ``--chaos-runtime``, ``--chaos-profile``, ``--chaos-budget``,
-``--chaos-scenarios``, ``--chaos-toxiproxy``.
+``--chaos-scenarios``, ``--chaos-toxiproxy``, ``--chaos-replicas``.
 
 Fixtures:
 
@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 
-from harness.commands.values import seconds
+from harness.commands.values import seconds, whole_number
 from harness.errors import HarnessError
+from harness.faults.model import MAX_REPLICAS
 from harness.faults.session import resolve_fault_proxy_url
 from harness.limits import MAX_BUDGET
 
@@ -60,6 +61,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--chaos-scenarios",
         default=None,
         help="folder of scenario files to replay as parametrized tests",
+    )
+    group.addoption(
+        "--chaos-replicas",
+        type=whole_number(1, MAX_REPLICAS),
+        default=1,
+        help="replicas of the bundled target behind HAProxy (default: 1)",
     )
     group.addoption(
         "--chaos-toxiproxy",
@@ -97,6 +104,7 @@ def chaos_deployment(request: pytest.FixtureRequest) -> Iterator[Any]:
         target=request.config.getoption("--chaos-target"),
         runtime=request.config.getoption("--chaos-runtime"),
         toxiproxy_url=request.config.getoption("--chaos-toxiproxy"),
+        replicas=request.config.getoption("--chaos-replicas"),
     )
     try:
         context = deploy(config)

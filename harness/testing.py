@@ -27,6 +27,7 @@ def test_coupon_service_survives_chaos(request: pytest.FixtureRequest, tmp_path:
         profile=request.config.getoption("--chaos-profile"),
         budget=request.config.getoption("--chaos-budget"),
         toxiproxy_url=request.config.getoption("--chaos-toxiproxy"),
+        replicas=request.config.getoption("--chaos-replicas"),
         scenarios_dir=tmp_path / "scenarios",
     )
     try:
@@ -94,6 +95,7 @@ def replay_scenario_file(
             toxiproxy_url=toxiproxy_url,
             seed=scenario.seed,
             client_timeout=scenario.client_timeout,
+            replicas=scenario.replicas,
         )
         with deploy(config) as deployment:
             pool = ClientPool(deployment.adapter_factory)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from targets.cluster_bugs import LeaseLockNoFencing, LocalIdempotencyCache, LocalLock
 from targets.stores.base import Campaign, ClaimResult, ClaimStatus, RiskCheck
 from targets.stores.postgres import PostgresStore
 from targets.stores.redis import CLAIM_LUA, STOCK_CHECK_LUA, RedisStore, _keys
@@ -389,6 +390,9 @@ BUG_STORES: dict[str, Any] = {
     "postgres-user-limit-race": PostgresUserLimitRace,
     "degrade-to-sold-out": DegradeToSoldOut,
     "limit-counts-failures": LimitCountsFailures,
+    "local-lock": LocalLock,
+    "local-idempotency-cache": LocalIdempotencyCache,
+    "lease-lock-no-fencing": LeaseLockNoFencing,
 }
 """Bug name (as in ``--bug``) -> the store class that carries it."""
 

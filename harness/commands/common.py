@@ -24,6 +24,22 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_replicas_argument(parser: argparse.ArgumentParser, default: int | None = 1) -> None:
+    """``--replicas N``: that many replicas of a bundled target behind a load balancer."""
+    from harness.commands.values import whole_number
+    from harness.faults.model import MAX_REPLICAS
+
+    parser.add_argument(
+        "--replicas",
+        type=whole_number(1, MAX_REPLICAS),
+        default=default,
+        metavar="N",
+        help=f"run N replicas (1..{MAX_REPLICAS}) of a bundled target on redis or postgres "
+        "behind HAProxy, with faults on each replica's paths and processes"
+        + (" (default: 1)" if default else " (default: the scenario's)"),
+    )
+
+
 def check_target(target: str) -> None:
     """A URL target must be ``http://HOST[:PORT]`` with a port that exists, checked before
     anything starts (urllib only notices a port like 99999 when it is first used, as a

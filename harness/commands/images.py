@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--base",
         choices=MODES,
         default=None,
-        help="public: python:3.11-slim, redis:7, postgres:15 (pulled if missing); local: a base "
+        help="public: python:3.11-slim, redis:7, postgres:15, haproxy:2.6 (pulled if missing); "
+        "local: a base "
         "made here with debootstrap, nothing pulled; auto (default, or $COUPON_CHAOS_IMAGES): "
         "public if those images are here, else local",
     )

@@ -9,7 +9,7 @@ import argparse
 import secrets
 from pathlib import Path
 
-from harness.commands.common import add_connection_arguments, check_target
+from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
 from harness.engine.deployment import DeployConfig, deploy, is_url
 from harness.engine.example import ClientPool, ExampleConfig
 from harness.engine.replay import replay
@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="replay N times (default: 1)")
     add_connection_arguments(parser)
+    add_replicas_argument(parser, default=None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         seed=scenario.seed,
         client_timeout=scenario.client_timeout,
         adapter=args.adapter,
+        replicas=args.replicas or scenario.replicas,
     )
     with deploy(config) as deployment:
         pool = ClientPool(deployment.adapter_factory)

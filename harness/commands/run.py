@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from harness.commands.common import add_connection_arguments, check_target
+from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
 from harness.commands.values import seconds, whole_number
 from harness.engine.report import write_junit, write_report
 from harness.engine.run import RunAborted, RunOptions, RunOutcome, execute_run
@@ -92,6 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="bundled targets: shed load with 429 above N claims in flight",
     )
+    add_replicas_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         client_timeout=args.client_timeout,
         admission_limit=args.admission_limit,
         adapter=args.adapter,
+        replicas=args.replicas,
     )
     options.validate()
     check_target(args.target)

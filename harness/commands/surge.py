@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_atomic
-from harness.commands.common import add_connection_arguments, check_target
+from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
 from harness.commands.values import seconds
 from harness.errors import ExitCode
 from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
@@ -125,6 +125,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds a claim may take before it counts as a timeout (default: 2)",
     )
     add_connection_arguments(parser)
+    add_replicas_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         runtime=args.runtime,
         toxiproxy_url=args.toxiproxy,
         adapter=args.adapter,
+        replicas=args.replicas,
     )
     settings.validate()
     check_target(args.target)

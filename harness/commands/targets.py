@@ -19,23 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     infos = list(CATALOG.values())
     if args.json:
-        rows = [
-            {
-                "name": t.name,
-                "kind": t.kind,
-                "store": t.store,
-                "violates": [str(v) for v in t.violates],
-                "description": t.description,
-            }
-            for t in infos
-        ]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([t.to_json() for t in infos], indent=2))
         return ExitCode.OK
     width = max(len(t.name) for t in infos)
-    print(f"{'NAME':<{width}}  {'KIND':<10}  {'STORE':<8}  VIOLATES")
+    print(f"{'NAME':<{width}}  {'KIND':<10}  {'STORE':<8}  {'REPLICAS':<9}  VIOLATES")
     for t in infos:
         violates = ", ".join(str(v) for v in t.violates) or "-"
-        print(f"{t.name:<{width}}  {t.kind:<10}  {t.store:<8}  {violates}")
+        replicas = (
+            f"needs {t.needs_replicas}"
+            if t.needs_replicas > 1
+            else ("1..16" if t.replicable else "1")
+        )
+        print(f"{t.name:<{width}}  {t.kind:<10}  {t.store:<8}  {replicas:<9}  {violates}")
         print(f"{'':<{width}}  {t.description}")
     covered = {v for t in infos for v in t.violates}
     print(

@@ -25,7 +25,9 @@ from typing import Any, Literal
 from harness.docker_images.base import BASE_ALIAS, base_tag, build_base, can_build_base
 from harness.docker_images.recipe import (
     FAULTPROXY,
+    HAPROXY,
     POSTGRES,
+    PUBLIC_HAPROXY,
     PUBLIC_POSTGRES,
     PUBLIC_PYTHON,
     PUBLIC_REDIS,
@@ -59,6 +61,8 @@ class ImageSet:
     postgres: str
     base: str
     """What the Python images were built on (python:3.11-slim or the local base)."""
+    haproxy: str = PUBLIC_HAPROXY
+    """The load balancer of a replicated target."""
     toxiproxy: str | None = None
     """The real Toxiproxy image, when it is on the machine: the fault proxy container then runs
     it instead of the embedded proxy (set $COUPON_CHAOS_FAULTPROXY=embedded to keep ours)."""
@@ -69,6 +73,7 @@ class ImageSet:
             "faultproxy": self.faultproxy,
             "redis": self.redis,
             "postgres": self.postgres,
+            "haproxy": self.haproxy,
             "base": self.base,
             "toxiproxy": self.toxiproxy or "",
         }
@@ -193,7 +198,7 @@ def build_images(
         steps.append(BuildStep(image, action, round(time.monotonic() - since, 2)))  # type: ignore[arg-type]
 
     if resolved == "public":
-        for tag in (PUBLIC_PYTHON, PUBLIC_REDIS, PUBLIC_POSTGRES):
+        for tag in (PUBLIC_PYTHON, PUBLIC_REDIS, PUBLIC_POSTGRES, PUBLIC_HAPROXY):
             t0 = time.monotonic()
             if _exists(client, tag) is None:
                 _pull(client, tag, say)
@@ -213,7 +218,8 @@ def build_images(
     base_id = str(client.images.get(base).id)
     requirements = pinned_requirements()
 
-    recipes = [SERVICE, FAULTPROXY] + ([REDIS, POSTGRES] if resolved == "local" else [])
+    local = [REDIS, POSTGRES, HAPROXY] if resolved == "local" else []
+    recipes = [SERVICE, FAULTPROXY, *local]
     tags: dict[str, str] = {}
     for recipe in recipes:
         tag = recipe.tag(digest(recipe, base_id, requirements))
@@ -232,6 +238,7 @@ def build_images(
         faultproxy=tags["faultproxy"],
         redis=tags.get("redis", PUBLIC_REDIS),
         postgres=tags.get("postgres", PUBLIC_POSTGRES),
+        haproxy=tags.get("haproxy", PUBLIC_HAPROXY),
         base=base,
         toxiproxy=_real_toxiproxy(client),
     )

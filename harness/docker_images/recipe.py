@@ -27,6 +27,7 @@ PUBLIC_PYTHON = "python:3.11-slim"
 PUBLIC_REDIS = "redis:7"
 PUBLIC_POSTGRES = "postgres:15"
 PUBLIC_TOXIPROXY = "ghcr.io/shopify/toxiproxy:2.9.0"
+PUBLIC_HAPROXY = "haproxy:2.6"
 
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
@@ -68,6 +69,7 @@ FAULTPROXY = ImageRecipe(
     python=True,
 )
 REDIS = ImageRecipe("redis", "docker/redis/Dockerfile", (), "bookworm", python=False)
+HAPROXY = ImageRecipe("haproxy", "docker/haproxy/Dockerfile", (), "bookworm", python=False)
 POSTGRES = ImageRecipe(
     "postgres", "docker/postgres/Dockerfile", ("docker/postgres/entrypoint.sh",), "bookworm",
     python=False,

@@ -5,9 +5,15 @@ Wiring (local runtime)::
 
     clients -> [proxy "client"] -> target -> [proxy "store"] -> redis/postgres
 
-so network faults can hit either path. With ``--runtime external`` only the client path exists.
-With ``--runtime docker`` each of them is a container on the run's own network, the fault proxy
-too (see :mod:`harness.runtime.docker`).
+so network faults can hit either path. With ``--replicas N`` (N > 1) there is a load balancer
+and a proxy on each replica's two paths::
+
+    clients -> [client] -> haproxy -> [replica-r0] -> replica r0 -> [store-r0] -> store
+                                   -> [replica-r1] -> replica r1 -> [store-r1] -> store
+
+so one replica can be cut off from the store, slowed or reset while the others serve. With
+``--runtime external`` only the client path exists. With ``--runtime docker`` each of them is
+a container on the run's own network, the fault proxy too (see :mod:`harness.runtime.docker`).
 """
 
 from __future__ import annotations
@@ -33,12 +39,13 @@ from harness.nemesis import (
     compose,
 )
 from harness.nemesis.base import FaultStep
+from harness.nemesis.replicas import EveryReplicaNemesis
 from harness.scenario.steps import Step
 
 if TYPE_CHECKING:
     from harness.catalog import TargetInfo
     from harness.faults import FaultProxy
-    from harness.runtime.base import Runtime, TargetHandle
+    from harness.runtime.base import BalancerHandle, Runtime, TargetHandle
 
 RUNTIMES = ("local", "external", "docker")
 
@@ -54,6 +61,34 @@ class DeployConfig:
     admission_limit: int | None = None
     adapter: str | None = None
     """``module:Class`` of a user's ClaimAdapter; default: claim protocol v1 over HTTP."""
+    replicas: int = 1
+    """Replicas of the target behind a load balancer; 1: the single target, no balancer."""
+
+
+def check_replicas(replicas: int, target: str, runtime: str) -> None:
+    """``--replicas`` must be 1..16, and above 1 only for a bundled target that can replicate,
+    on a runtime that starts it: one usage line if not (exit 2)."""
+    from harness.faults.model import MAX_REPLICAS
+
+    if isinstance(replicas, bool) or not isinstance(replicas, int):
+        raise UsageError(f"--replicas must be a whole number, got {replicas!r}")
+    if not 1 <= replicas <= MAX_REPLICAS:
+        raise UsageError(f"--replicas must be from 1 to {MAX_REPLICAS}, got {replicas}")
+    if replicas == 1:
+        return
+    if runtime == "external":
+        raise UsageError(
+            "--replicas starts replicas of a bundled target; an external service runs its own "
+            "(point --target at its load balancer)"
+        )
+    from harness.catalog import get_target
+
+    info = get_target(target)
+    if not info.replicable:
+        raise UsageError(
+            f"{target} cannot run replicas: its SQLite database is one process's file; use a "
+            "target on redis or postgres (see `coupon-chaos targets`)"
+        )
 
 
 @dataclass
@@ -74,20 +109,32 @@ class Deployment:
     adapter_factory: Callable[[], ClaimAdapter] = field(repr=False, default=None)  # type: ignore[assignment]
     all_logs: Callable[[int], str] | None = field(repr=False, default=None)
     """Every process's logs (the Docker runtime: each container's), when there are several."""
+    replicas: int = 1
+    targets: tuple[TargetHandle, ...] = ()
+    """Every replica, index = replica number (a single target: just it)."""
+    balancer: BalancerHandle | None = None
 
     def nemesis(self, history: History) -> Nemesis:
         """The fault injector for one history (an :class:`Example`'s ``nemesis_factory``): the
         nemeses this deployment supports, composed in heal order — network faults on its
         proxied paths, partitions if its target can be partitioned (a container), process faults
-        if it controls the target (not an external service)."""
+        if it controls the target (not an external service). On a cluster, each replica has
+        its own partition and process nemesis, and steps naming no replica go to all of them."""
         nemeses: list[Nemesis] = []
         if self.faults is not None:
-            nemeses.append(NetworkNemesis(history, self.faults, self.paths))
-        if self.target is not None:
-            if can_partition(self.target):
-                nemeses.append(PartitionNemesis(history, self.target))
-            nemeses.append(ProcessNemesis(history, self.target))
+            nemeses.append(NetworkNemesis(history, self.faults, self.paths, self.replicas))
+        if self.replicas > 1:
+            members = [_target_nemesis(history, t, i) for i, t in enumerate(self.targets)]
+            nemeses += [*members, EveryReplicaNemesis(members)]
+        elif self.target is not None:
+            nemeses.append(_target_nemesis(history, self.target, None))
         return compose(*nemeses)
+
+    def artifacts(self) -> dict[str, str]:
+        """Files beside a failed run's report: the load balancer's config and log."""
+        if self.balancer is None:
+            return {}
+        return {"haproxy.cfg": self.balancer.config_text, "haproxy.log": self.balancer.logs(200)}
 
     def handles(self, step: FaultStep) -> bool:
         """Whether this deployment's nemesis can carry ``step`` out."""
@@ -101,7 +148,17 @@ class Deployment:
     def logs(self, tail: int = 50) -> str:
         if self.all_logs is not None:
             return self.all_logs(tail)
+        if len(self.targets) > 1:
+            return "\n".join(f"==> {t.name} <==\n{t.logs(tail).rstrip()}\n" for t in self.targets)
         return self.target.logs(tail) if self.target is not None else ""
+
+
+def _target_nemesis(history: History, target: TargetHandle, replica: int | None) -> Nemesis:
+    """Partitions (a container) and process faults of one target or replica."""
+    process = ProcessNemesis(history, target, replica)
+    if can_partition(target):
+        return compose(PartitionNemesis(history, target, replica), process)
+    return process
 
 
 def is_url(target: str) -> bool:
@@ -131,6 +188,7 @@ def deploy(config: DeployConfig) -> Iterator[Deployment]:
         from harness.client.loading import load_adapter
 
         load_adapter(config.adapter)
+    check_replicas(config.replicas, config.target, config.runtime)
 
     with ExitStack() as stack:
         workdir = config.workdir
@@ -219,6 +277,8 @@ def _wire(
 ) -> Deployment:
     """Store, then target, each behind its proxy; the runtime says where the proxies listen and
     how each side reaches them."""
+    if config.replicas > 1:
+        return _wire_cluster(config, info, runtime, faults, workdir, all_logs)
     paths = {"client"}
     store_url = None
     if info.store != "sqlite":
@@ -245,4 +305,92 @@ def _wire(
         workdir=workdir,
         adapter_factory=_factory(client_url, config),
         all_logs=all_logs,
+        targets=(target,),
+    )
+
+
+def _wire_cluster(
+    config: DeployConfig,
+    info: TargetInfo,
+    runtime: Runtime,
+    faults: FaultProxy,
+    workdir: Path,
+    all_logs: Callable[[int], str] | None,
+) -> Deployment:
+    """One store; each replica behind its own ``replica-rI`` proxy and reaching the store
+    through its own ``store-rI`` proxy; a load balancer over the replica proxies; the client
+    proxy in front of the balancer."""
+    from harness.faults.client import replica_path
+
+    store = runtime.start_store(info.store)
+    targets: list[TargetHandle] = []
+    servers: list[tuple[str, str]] = []
+    for i in range(config.replicas):
+        name = f"r{i}"
+        endpoint = faults.create_proxy(
+            replica_path("store", i),
+            upstream=runtime.upstream(store),
+            listen=runtime.proxy_listen(replica_path("store", i)),
+        )
+        store_url = store.url_via(
+            *runtime.via_proxy(replica_path("store", i), endpoint.host, endpoint.port)
+        )
+        target = runtime.start_target(
+            info, store_url=store_url, admission_limit=config.admission_limit, replica=name
+        )
+        targets.append(target)
+        endpoint = faults.create_proxy(
+            replica_path("replica", i),
+            upstream=runtime.upstream(target),
+            listen=runtime.proxy_listen(replica_path("replica", i)),
+        )
+        host, port = runtime.via_proxy(replica_path("replica", i), endpoint.host, endpoint.port)
+        servers.append((name, f"{host}:{port}"))
+    balancer = runtime.start_balancer(servers)
+    endpoint = faults.create_proxy(
+        "client", upstream=runtime.upstream(balancer), listen=runtime.proxy_listen("client")
+    )
+    host, port = runtime.via_proxy("client", endpoint.host, endpoint.port)
+    client_url = f"http://{host}:{port}"
+    _wait_balanced(client_url, config.replicas)
+    return Deployment(
+        name=info.name,
+        client_url=client_url,
+        direct_url=balancer.base_url,
+        faults=faults,
+        target=None,
+        paths=frozenset({"client", "store", "replica"}),
+        store=info.store,
+        workdir=workdir,
+        adapter_factory=_factory(client_url, config),
+        all_logs=all_logs,
+        replicas=config.replicas,
+        targets=tuple(targets),
+        balancer=balancer,
+    )
+
+
+def _wait_balanced(client_url: str, replicas: int, timeout: float = 20.0) -> None:
+    """Until the balancer answers ``/health`` from every replica (each names itself in
+    ``X-Replica``): the run starts on a whole cluster, not on the first replica up."""
+    import time
+
+    import httpx
+
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=1.0) as http:
+        while time.monotonic() < deadline:
+            try:
+                answer = http.get(f"{client_url}/health")
+                if answer.status_code == 200 and answer.headers.get("x-replica"):
+                    seen.add(answer.headers["x-replica"])
+            except httpx.HTTPError:
+                pass
+            if len(seen) >= replicas:
+                return
+            time.sleep(0.05)
+    raise InfrastructureError(
+        f"the load balancer at {client_url} reached {len(seen)} of {replicas} replicas "
+        f"({', '.join(sorted(seen)) or 'none'}) after {timeout:.0f}s"
     )

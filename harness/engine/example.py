@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.checkers import CheckReport, check_history
@@ -62,6 +62,27 @@ class ClientPool:
         self.executor.shutdown(wait=True, cancel_futures=True)
         for adapter in self._adapters:
             adapter.close()
+
+
+class _Thread:
+    """Runs ``fn`` on its own thread; :meth:`join` re-raises what it raised (an infrastructure
+    error of the fault in a burst must end the example as any step's does)."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), name="burst-fault")
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to join()
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 @dataclass
@@ -156,7 +177,8 @@ class Example:
         if n > MAX_BURST:
             raise UsageError(f"a burst of {n} claims is more than the {MAX_BURST} supported")
         adapters = [self.pool.adapter(i) for i in range(n)]
-        barrier = threading.Barrier(n)
+        during = step.during
+        barrier = threading.Barrier(n + (during is not None))
 
         def one(i: int) -> ClaimOutcome:
             adapters[i].warm()
@@ -165,8 +187,24 @@ class Example:
             spec = step.claims[i]
             return self._claim(i, spec.user, spec.key)
 
+        def fault() -> None:
+            # released with the claims: the fault lands while they are in flight
+            assert during is not None
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5)
+            time.sleep(step.after_ms / 1000)
+            self.nemesis.apply(during)
+
         futures = [self.pool.executor.submit(one, i) for i in range(n)]
-        return [f.result() for f in futures]
+        if during is None:
+            return [f.result() for f in futures]
+        fault_thread = _Thread(fault)
+        outcomes = [f.result() for f in futures]
+        fault_thread.join()
+        healer = during.action.healer
+        if healer is not None:  # the fault lasts as long as the burst: a pause, not a coma
+            self.nemesis.apply(replace(during, action=healer))
+        return outcomes
 
     # -- the end of an example
     def _drain(self) -> None:

@@ -235,6 +235,9 @@ def _during(
     return said
 
 
-def make_machine(ctx: MachineContext) -> type[ChaosMachine]:
-    """A machine class bound to one run's context."""
-    return type("CouponChaos", (ChaosMachine,), {"ctx": ctx})
+def make_machine(
+    ctx: MachineContext, base: type[ChaosMachine] = ChaosMachine
+) -> type[ChaosMachine]:
+    """A machine class bound to one run's context (``base``: the cluster machine for a
+    replicated deployment, :mod:`harness.engine.cluster_machine`)."""
+    return type("CouponChaos", (base,), {"ctx": ctx, "replicas": ctx.deployment.replicas})

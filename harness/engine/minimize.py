@@ -95,7 +95,7 @@ def _halve_bursts(
         if expired():
             break
         if isinstance(step, Burst) and len(step.claims) > 2:
-            half = Burst(step.claims[: max(2, len(step.claims) // 2)], step.mode)
+            half = replace(step, claims=step.claims[: max(2, len(step.claims) // 2)])
             trial = steps[:i] + [half] + steps[i + 1 :]
             if fails(trial):
                 steps = trial
@@ -123,5 +123,5 @@ def amplify(scenario: Scenario, factor: int) -> Scenario:
                     extra.append(ClaimSpec(claim.user, f"{claim.key}x{copy}"))
                 else:
                     extra.append(ClaimSpec(f"{claim.user}x{copy}", f"{claim.key}x{copy}"))
-        steps.append(Burst(step.claims + tuple(extra), step.mode))
+        steps.append(replace(step, claims=step.claims + tuple(extra)))
     return replace(scenario, stock=scenario.stock * factor, steps=steps)

@@ -45,6 +45,7 @@ class RunOptions:
     admission_limit: int | None = None
     adapter: str | None = None
     """``module:Class`` of a user's ClaimAdapter."""
+    replicas: int = 1
 
     def resolved_profile(self) -> Profile:
         try:
@@ -175,6 +176,7 @@ def execute_run(
         client_timeout=options.client_timeout,
         admission_limit=options.admission_limit,
         adapter=options.adapter,
+        replicas=options.replicas,
     )
     example_config = ExampleConfig()
     regressions = _saved_scenarios(options)
@@ -244,7 +246,7 @@ def _saved_scenarios(options: RunOptions) -> list[tuple[Path, Scenario]]:
     found = []
     for path in sorted(folder.glob("*.json")):
         scenario = load_scenario(path)
-        if scenario.target == options.target:
+        if scenario.target == options.target and scenario.replicas == options.replicas:
             found.append((path, scenario))
     return found
 
@@ -426,6 +428,7 @@ def _scenario_for(failure: ExampleResult, outcome: RunOutcome, options: RunOptio
         steps=list(failure.steps),
         seed=outcome.seed,
         client_timeout=options.client_timeout,
+        replicas=options.replicas,
         expect=sorted(failure.report.broken),
         violation={
             "invariants": [

@@ -29,6 +29,11 @@ from harness.errors import InfrastructureError, UsageError
 from harness.faults.model import DownFault, NetworkFault, ToxicFault
 
 
+def replica_path(path: str, replica: int) -> str:
+    """The name of one replica's proxy of a per-replica path: ``store-r1``, ``replica-r0``."""
+    return f"{path}-r{replica}"
+
+
 @dataclass(frozen=True, slots=True)
 class ProxyEndpoint:
     """Where a proxy listens: connect here instead of the real upstream."""
@@ -132,15 +137,24 @@ class FaultProxy:
     def proxy_name(self, path_name: str) -> str:
         return f"cc-{self.run_id}-{path_name}"
 
-    def _proxy_for(self, fault: NetworkFault) -> str:
-        endpoint = self._endpoints.get(fault.path)
-        if endpoint is None:
+    def _proxies_for(self, fault: NetworkFault) -> list[str]:
+        """The proxies ``fault`` goes on: its path's, or on a cluster the named replica's proxy
+        of that path (``store-r1``) or, with no replica named, every replica's."""
+        if fault.replica is not None:
+            found = [self._endpoints.get(replica_path(fault.path, fault.replica))]
+        elif fault.path in self._endpoints:
+            found = [self._endpoints[fault.path]]
+        else:
+            prefix = f"{fault.path}-r"
+            found = [e for p, e in self._endpoints.items() if p.startswith(prefix)] or [None]
+        if None in found:
             created = ", ".join(self._endpoints) or "none"
+            where = fault.path if fault.replica is None else replica_path(fault.path, fault.replica)
             raise UsageError(
-                f"no fault proxy on path {fault.path!r} (proxies on: {created}); "
+                f"no fault proxy on path {where!r} (proxies on: {created}); "
                 f"a {fault.kind} fault needs one"
             )
-        return endpoint.name
+        return [e.name for e in found if e is not None]
 
     # -- public API -------------------------------------------------------------------------------
     def version(self) -> str:
@@ -226,7 +240,10 @@ class FaultProxy:
 
     def apply(self, fault: NetworkFault) -> None:
         """Put ``fault`` in place; a toxic of the same kind and stream on that path is replaced."""
-        name = self._proxy_for(fault)
+        for name in self._proxies_for(fault):
+            self._apply_on(name, fault)
+
+    def _apply_on(self, name: str, fault: NetworkFault) -> None:
         if isinstance(fault, DownFault):
             self._call("POST", f"/proxies/{name}", {"enabled": False})
             return
@@ -245,12 +262,12 @@ class FaultProxy:
 
     def heal(self, fault: NetworkFault) -> None:
         """Undo ``fault`` (no-op if it is not in place)."""
-        name = self._proxy_for(fault)
-        if isinstance(fault, DownFault):
-            self._call("POST", f"/proxies/{name}", {"enabled": True}, allow=(404,))
-        else:
-            assert isinstance(fault, ToxicFault)
-            self._call("DELETE", f"/proxies/{name}/toxics/{fault.toxic_name}", allow=(404,))
+        for name in self._proxies_for(fault):
+            if isinstance(fault, DownFault):
+                self._call("POST", f"/proxies/{name}", {"enabled": True}, allow=(404,))
+            else:
+                assert isinstance(fault, ToxicFault)
+                self._call("DELETE", f"/proxies/{name}/toxics/{fault.toxic_name}", allow=(404,))
 
     def heal_all(self) -> None:
         """Remove every toxic from the proxies this object created and re-enable them."""

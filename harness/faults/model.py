@@ -25,9 +25,14 @@ from typing import Any, ClassVar, Literal
 from harness.errors import UsageError
 from harness.faults import constraints
 
-Path = Literal["client", "store"]
+Path = Literal["client", "store", "replica"]
 Stream = Literal["upstream", "downstream"]
-PATHS: tuple[Path, ...] = ("client", "store")
+PATHS: tuple[Path, ...] = ("client", "store", "replica")
+"""``client``: clients -> service (the load balancer, on a cluster); ``store``: service (each
+replica) -> store; ``replica``: load balancer -> each replica (clusters only)."""
+REPLICA_PATHS: frozenset[str] = frozenset({"store", "replica"})
+"""The paths a cluster has once per replica; a fault on one may name the replica it hits."""
+MAX_REPLICAS = 16
 STREAMS: tuple[str, ...] = ("upstream", "downstream")
 
 
@@ -46,18 +51,39 @@ class NetworkFault:
 
     kind: ClassVar[str] = ""
     path: Path = "client"
+    replica: int | None = None
+    """On a cluster, the replica whose ``store`` or ``replica`` path this fault hits; None: the
+    path of every replica (and the single target's path where there is one)."""
 
     def __post_init__(self) -> None:
         if self.path not in PATHS:
             raise UsageError(
                 f"{self.kind} fault: path must be one of {', '.join(PATHS)}, got {self.path!r}"
             )
+        check_replica(self.replica, f"{self.kind} fault")
+        if self.replica is not None and self.path not in REPLICA_PATHS:
+            raise UsageError(
+                f"{self.kind} fault: the {self.path} path is in front of the load balancer and "
+                "has no replica; name one on the store or replica path"
+            )
 
     def to_json(self) -> dict[str, Any]:
+        """Every field, ``replica`` only when set: a single target's faults read as before."""
         data: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):
-            data[f.name] = getattr(self, f.name)
+            if f.name != "replica" or self.replica is not None:
+                data[f.name] = getattr(self, f.name)
         return data
+
+
+def check_replica(replica: object, what: str) -> None:
+    """A replica index is None or a whole number from 0 to MAX_REPLICAS - 1 (one line if not)."""
+    if replica is None:
+        return
+    if isinstance(replica, bool) or not isinstance(replica, int):
+        raise UsageError(f"{what}: replica must be a whole number, got {replica!r}")
+    if not 0 <= replica < MAX_REPLICAS:
+        raise UsageError(f"{what}: replica must be from 0 to {MAX_REPLICAS - 1}, got {replica}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -52,6 +52,9 @@ class ProcessAction(StrEnum):
     PARTITION = "partition"
     """Disconnect the target's container from the run's network (only containers can)."""
     RECONNECT = "reconnect"
+    ROLLING_RESTART = "rolling-restart"
+    """Restart every replica, one after another, each healthy before the next goes (a deploy);
+    on a single target, a restart that waits until it is healthy."""
 
     @property
     def effect(self) -> Effect:
@@ -118,6 +121,7 @@ _TRAITS: Mapping[ProcessAction, _Traits] = MappingProxyType(
         ProcessAction.RESUME: _Traits(Effect.UP, heals=Effect.FROZEN),
         ProcessAction.PARTITION: _Traits(Effect.ISOLATED, needs_container=True),
         ProcessAction.RECONNECT: _Traits(Effect.UP, heals=Effect.ISOLATED, needs_container=True),
+        ProcessAction.ROLLING_RESTART: _Traits(Effect.BLIP),
     }
 )
 """What each action does; read only through the members' properties."""

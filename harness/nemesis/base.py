@@ -10,10 +10,20 @@ from __future__ import annotations
 from typing import Protocol
 
 from harness.faults.model import NetworkFault
+from harness.faults.process import ProcessAction
 from harness.scenario.steps import Heal, NetworkFaultStep, ProcessFault
 
 FaultStep = NetworkFaultStep | Heal | ProcessFault
 """The steps a nemesis carries out (claims and waits are the example's)."""
+
+
+def action_record(action: ProcessAction, replica: int | None) -> dict[str, object]:
+    """A process action as the history records it: ``{"action": "pause", "replica": 1}``, the
+    replica only on a cluster."""
+    record: dict[str, object] = {"action": action.value}
+    if replica is not None:
+        record["replica"] = replica
+    return record
 
 
 class Nemesis(Protocol):

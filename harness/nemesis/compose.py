@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from harness.errors import UsageError
 from harness.faults.process import Effect
 from harness.nemesis.base import FaultStep, Nemesis
-from harness.scenario.steps import Heal, NetworkFaultStep, ProcessFault, Step
+from harness.scenario.steps import Burst, Heal, NetworkFaultStep, ProcessFault, Step
 
 
 class ComposedNemesis:
@@ -54,16 +54,27 @@ def compose(*nemeses: Nemesis) -> ComposedNemesis:
 
 
 def describe(step: FaultStep) -> str:
-    """A step in a few words, for messages: ``process partition``, ``fault latency@store``."""
+    """A step in a few words, for messages: ``process partition``, ``fault latency@store``,
+    ``process pause of replica 1``."""
     if isinstance(step, NetworkFaultStep):
-        return f"fault {step.fault.kind}@{step.fault.path}"
+        on = "" if step.fault.replica is None else f" of replica {step.fault.replica}"
+        return f"fault {step.fault.kind}@{step.fault.path}{on}"
     if isinstance(step, Heal):
         return f"heal {step.path}"
-    return f"process {step.action}"
+    on = "" if step.replica is None else f" of replica {step.replica}"
+    return f"process {step.action}{on}"
 
 
 def why_unhandled(step: FaultStep) -> str:
     """Why no nemesis of a deployment handles ``step``: what the deployment lacks."""
+    replica = (
+        step.fault.replica if isinstance(step, NetworkFaultStep) else getattr(step, "replica", None)
+    )
+    if replica is not None:
+        return (
+            f"this deployment has no replica {replica} (replay with --replicas "
+            f"{replica + 1} or more)"
+        )
     if isinstance(step, NetworkFaultStep):
         return f"this deployment has no fault proxy on the {step.fault.path} path"
     if isinstance(step, Heal):
@@ -77,8 +88,9 @@ def check_steps(nemesis: Nemesis, steps: Iterable[Step], source: str = "scenario
     """Raise one :class:`UsageError` line naming the first step ``nemesis`` cannot carry out,
     its index and why."""
     for index, step in enumerate(steps):
-        if isinstance(step, (NetworkFaultStep, Heal, ProcessFault)) and not nemesis.handles(step):
+        inner = step.during if isinstance(step, Burst) else step
+        if isinstance(inner, (NetworkFaultStep, Heal, ProcessFault)) and not nemesis.handles(inner):
             raise UsageError(
-                f"{source}: steps[{index}] ({describe(step)}) cannot be replayed here: "
-                f"{why_unhandled(step)}"
+                f"{source}: steps[{index}] ({describe(inner)}) cannot be replayed here: "
+                f"{why_unhandled(inner)}"
             )

@@ -15,14 +15,22 @@ class NetworkNemesis:
     deployment). It remembers which faults it put where, so a heal of one path undoes only
     those."""
 
-    def __init__(self, history: History, faults: FaultDriver, paths: frozenset[str]) -> None:
+    def __init__(
+        self, history: History, faults: FaultDriver, paths: frozenset[str], replicas: int = 1
+    ) -> None:
         self.history = history
         self.faults = faults
         self.paths = paths
+        self.replicas = replicas
+        """How many replicas each per-replica path has: a fault naming a replica needs a
+        cluster with that replica (a single target has none to name)."""
         self._active: list[NetworkFault] = []
 
     def handles(self, step: FaultStep) -> bool:
         if isinstance(step, NetworkFaultStep):
+            replica = step.fault.replica
+            if replica is not None and not (self.replicas > 1 and replica < self.replicas):
+                return False
             return step.fault.path in self.paths
         return isinstance(step, Heal)
 

@@ -7,7 +7,7 @@ from typing import TypeGuard
 
 from harness.faults.process import Effect, ProcessAction
 from harness.history import NEMESIS, History, OpFunction, OpType
-from harness.nemesis.base import FaultStep, PartitionDriver
+from harness.nemesis.base import FaultStep, PartitionDriver, action_record
 from harness.scenario.steps import ProcessFault
 
 PARTITION_ACTIONS: frozenset[ProcessAction] = frozenset(
@@ -25,13 +25,22 @@ class PartitionNemesis:
     """Partitions and reconnects the target; a partition of a partitioned target, or a
     reconnect of a connected one, does nothing and records nothing."""
 
-    def __init__(self, history: History, target: PartitionDriver) -> None:
+    def __init__(
+        self, history: History, target: PartitionDriver, replica: int | None = None
+    ) -> None:
         self.history = history
         self.target = target
+        self.replica = replica
+        """The replica this nemesis acts on (it handles only steps naming it); None: the single
+        target."""
         self.partitioned = False
 
     def handles(self, step: FaultStep) -> bool:
-        return isinstance(step, ProcessFault) and step.action in PARTITION_ACTIONS
+        return (
+            isinstance(step, ProcessFault)
+            and step.action in PARTITION_ACTIONS
+            and step.replica == self.replica
+        )
 
     def apply(self, step: FaultStep) -> None:
         if not self.handles(step):
@@ -47,7 +56,9 @@ class PartitionNemesis:
         partition = action is ProcessAction.PARTITION
         if partition == self.partitioned:
             return
-        invoke = self.history.invoke(NEMESIS, OpFunction.PROCESS, {"action": action.value})
+        invoke = self.history.invoke(
+            NEMESIS, OpFunction.PROCESS, action_record(action, self.replica)
+        )
         if partition:
             self.target.partition()
         else:

@@ -3,9 +3,12 @@ runtime handle (a local child process or a container)."""
 
 from __future__ import annotations
 
+import contextlib
+
+from harness.errors import InfrastructureError
 from harness.faults.process import Effect, ProcessAction
 from harness.history import NEMESIS, History, OpFunction, OpType
-from harness.nemesis.base import FaultStep, ProcessDriver
+from harness.nemesis.base import FaultStep, ProcessDriver, action_record
 from harness.scenario.steps import ProcessFault
 
 PROCESS_ACTIONS: frozenset[ProcessAction] = frozenset(
@@ -13,6 +16,10 @@ PROCESS_ACTIONS: frozenset[ProcessAction] = frozenset(
 )
 """Every action but the partitions, which need a handle that can cut the target off its network
 (:mod:`harness.nemesis.partition`)."""
+
+
+ROLLING_WAIT = 5.0
+"""Seconds a rolling restart waits for each restarted replica to be healthy."""
 
 
 class ProcessNemesis:
@@ -25,16 +32,23 @@ class ProcessNemesis:
     while its store is cut off cannot be, until that fault heals. :meth:`heal_all`, which runs
     after every network fault has been healed, waits for it instead."""
 
-    def __init__(self, history: History, target: ProcessDriver) -> None:
+    def __init__(self, history: History, target: ProcessDriver, replica: int | None = None) -> None:
         self.history = history
         self.target = target
+        self.replica = replica
+        """The replica this nemesis acts on (it handles only steps naming it); None: the single
+        target."""
         self.down = False
         self.paused = False
         self.restarted = False
         """A start happened without waiting for health (see heal_all)."""
 
     def handles(self, step: FaultStep) -> bool:
-        return isinstance(step, ProcessFault) and step.action in PROCESS_ACTIONS
+        return (
+            isinstance(step, ProcessFault)
+            and step.action in PROCESS_ACTIONS
+            and step.replica == self.replica
+        )
 
     def apply(self, step: FaultStep) -> None:
         if not self.handles(step):
@@ -59,13 +73,15 @@ class ProcessNemesis:
             return
         if action is ProcessAction.START and not self.down:
             return
-        invoke = self.history.invoke(NEMESIS, OpFunction.PROCESS, {"action": action.value})
+        invoke = self.history.invoke(
+            NEMESIS, OpFunction.PROCESS, action_record(action, self.replica)
+        )
         target = self.target
         if self.paused and action.effect in (Effect.DOWN, Effect.BLIP):
             target.resume()  # a frozen process must be thawed to be stopped cleanly
             self.paused = False
-        if action in (ProcessAction.CRASH, ProcessAction.START, ProcessAction.RESTART):
-            self.restarted = True
+        if action.effect is Effect.BLIP or action is ProcessAction.START:
+            self.restarted = True  # crash, restart, rolling restart, start: back, maybe unhealthy
         match action:
             case ProcessAction.CRASH:
                 if not self.down:
@@ -89,6 +105,17 @@ class ProcessNemesis:
                 else:
                     target.restart(wait=False)
                 self.down = False
+            case ProcessAction.ROLLING_RESTART:
+                # one replica's share of a rolling restart: back before the next one goes, and
+                # healthy if it can be within ROLLING_WAIT (behind a store fault it cannot be:
+                # the deploy moves on, as a real one with a deadline would; heal_all waits)
+                if self.down:
+                    target.start(wait=False)
+                else:
+                    target.restart(wait=False)
+                self.down = False
+                with contextlib.suppress(InfrastructureError):
+                    target.wait_healthy(ROLLING_WAIT)
             case ProcessAction.PAUSE:
                 target.pause()
                 self.paused = True

@@ -8,8 +8,9 @@ implementation of these three classes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -86,6 +87,35 @@ class TargetHandle(ABC):
         return None
 
 
+class Addressed(Protocol):
+    """Anything the fault proxy can sit in front of: a store, a target, a load balancer."""
+
+    host: str
+    port: int
+
+
+class BalancerHandle(ABC):
+    """A running load balancer in front of a target's replicas."""
+
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @abstractmethod
+    def logs(self, lines: int = 50) -> str: ...
+
+    @property
+    @abstractmethod
+    def config_text(self) -> str:
+        """Its configuration, as it runs (kept in a failed run's report folder)."""
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+
 class Runtime(ABC):
     """Starts stores and targets, and stops everything it started on :meth:`close` — always."""
 
@@ -100,24 +130,32 @@ class Runtime(ABC):
         store_url: str | None = None,
         admission_limit: int | None = None,
         port: int | None = None,
-    ) -> TargetHandle: ...
+        replica: str | None = None,
+    ) -> TargetHandle:
+        """Start one target; ``replica`` names it among the replicas of a cluster."""
+
+    def start_balancer(self, servers: Sequence[tuple[str, str]]) -> BalancerHandle:
+        """A load balancer in front of ``servers`` (name, "host:port" as the balancer reaches
+        each replica), started and listening."""
+        raise NotImplementedError(f"{type(self).__name__} runs no load balancer")
 
     @abstractmethod
     def close(self) -> None: ...
 
     # -- where the fault proxy sits: local processes share loopback; containers do not ---------
     def proxy_listen(self, path: str) -> str:
-        """The address the fault proxy listens on for ``path`` (``client`` or ``store``), as
-        the proxy itself sees it."""
+        """The address the fault proxy listens on for ``path`` (``client``, ``store`` or
+        ``replica``), as the proxy itself sees it."""
         return "127.0.0.1:0"
 
-    def upstream(self, handle: StoreHandle | TargetHandle) -> str:
+    def upstream(self, handle: Addressed) -> str:
         """``host:port`` at which the fault proxy reaches ``handle``."""
         return f"{handle.host}:{handle.port}"
 
     def via_proxy(self, path: str, host: str, port: int) -> tuple[str, int]:
         """Where the proxy of ``path``, which reported listening on ``host:port``, is reached
-        from the other side: by the harness for ``client``, by the target for ``store``."""
+        from the other side: by the harness for ``client``, by the target for ``store``, by the
+        load balancer for ``replica``."""
         return host, port
 
     def __enter__(self) -> Self:

@@ -24,13 +24,14 @@ import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harness.client.bounded import get_status
 from harness.errors import InfrastructureError, UsageError
-from harness.runtime.base import Runtime, StoreHandle, TargetHandle
+from harness.runtime.balancer import haproxy_config
+from harness.runtime.base import Addressed, BalancerHandle, Runtime, StoreHandle, TargetHandle
 from harness.runtime.docker_engine import Owner, connect, run_labels
 from harness.runtime.process import PROBE_SECONDS, free_port, wait_healthy_or_dead, wait_until
 
@@ -40,6 +41,9 @@ CLIENT_LISTEN_PORT = 18080
 """Where the client-path proxy listens inside the fault proxy container."""
 STORE_LISTEN_PORT = 16000
 """Where the store-path proxy listens inside the fault proxy container."""
+REPLICA_LISTEN_BASE = {"store": 16100, "replica": 16200}
+"""Per-replica proxies inside the fault proxy container: ``store-r3`` listens on 16103."""
+BALANCER_PORT = 8080
 POSTGRES_DB = "coupons"
 
 STORE_PORTS = {"redis": 6379, "postgres": 5432}
@@ -86,6 +90,16 @@ def _status(container: Any) -> str:
     return str(container.status)
 
 
+def _listen_port(path: str) -> int:
+    """Where the proxy of ``path`` listens inside the fault proxy container."""
+    if path == "client":
+        return CLIENT_LISTEN_PORT
+    if path == "store":
+        return STORE_LISTEN_PORT
+    kind, _, index = path.rpartition("-r")
+    return REPLICA_LISTEN_BASE[kind] + int(index)
+
+
 @dataclass
 class DockerStore(StoreHandle):
     """A Redis or PostgreSQL container, reached by name on the run's network."""
@@ -112,6 +126,30 @@ class DockerFaultProxy:
     name: str
     """Its name on the network: targets reach the store path at ``name:16000``."""
     image: str
+
+
+class DockerBalancer(BalancerHandle):
+    """HAProxy in a container on the run's network, published on a loopback port."""
+
+    def __init__(self, container: Any, config: str, host: str, port: int) -> None:
+        self.container = container
+        self.config = config
+        self.host = host
+        self.port = port
+
+    @property
+    def config_text(self) -> str:
+        return self.config
+
+    def logs(self, lines: int = 50) -> str:
+        try:
+            return str(self.container.logs(tail=lines).decode("utf-8", "replace"))
+        except Exception:  # noqa: BLE001
+            return ""
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.container.stop(timeout=2)
 
 
 class DockerTarget(TargetHandle):
@@ -423,12 +461,13 @@ class DockerRuntime(Runtime):
 
     # -- addressing: the proxy is a container on the run's network -------------------------------
     def proxy_listen(self, path: str) -> str:
-        port = CLIENT_LISTEN_PORT if path == "client" else STORE_LISTEN_PORT
-        return f"0.0.0.0:{port}"
+        return f"0.0.0.0:{_listen_port(path)}"
 
-    def upstream(self, handle: StoreHandle | TargetHandle) -> str:
+    def upstream(self, handle: Addressed) -> str:
         if isinstance(handle, DockerTarget):
             return f"{handle.container.name}:{SERVICE_PORT}"
+        if isinstance(handle, DockerBalancer):
+            return f"{handle.container.name}:{BALANCER_PORT}"
         return f"{handle.host}:{handle.port}"  # a store: its container name on the network
 
     def via_proxy(self, path: str, host: str, port: int) -> tuple[str, int]:
@@ -436,7 +475,25 @@ class DockerRuntime(Runtime):
             raise InfrastructureError("the Docker runtime has no fault proxy container yet")
         if path == "client":
             return self.host, self.proxy.client_port  # published on loopback
-        return self.proxy.name, STORE_LISTEN_PORT
+        return self.proxy.name, _listen_port(path)
+
+    def start_balancer(self, servers: Sequence[tuple[str, str]]) -> DockerBalancer:
+        """HAProxy (the public image, or the local one) with the same generated configuration
+        as the local runtime's, handed over in $HAPROXY_CFG so no file is shared with the
+        host."""
+        config = haproxy_config(f"0.0.0.0:{BALANCER_PORT}", servers)
+        host_port = free_port(self.host)
+        container = self._run(
+            "balancer",
+            self.images.haproxy,
+            entrypoint=["/bin/sh", "-c"],
+            command=['printf "%s" "$HAPROXY_CFG" > /tmp/haproxy.cfg && '
+                     "exec haproxy -db -f /tmp/haproxy.cfg"],
+            environment={"HAPROXY_CFG": config},
+            ports={f"{BALANCER_PORT}/tcp": (self.host, host_port)},
+        )  # fmt: skip
+        self._wait_port(container, BALANCER_PORT, "load balancer", 30)
+        return DockerBalancer(container, config, self.host, host_port)
 
     def start_target(
         self,
@@ -445,8 +502,9 @@ class DockerRuntime(Runtime):
         store_url: str | None = None,
         admission_limit: int | None = None,
         port: int | None = None,
+        replica: str | None = None,
     ) -> DockerTarget:
-        role = "target"
+        role = "target" if replica is None else f"target-{replica}"
         host_port = port or free_port(self.host)
         environment = {
             "COUPON_HOST": "0.0.0.0",
@@ -460,6 +518,10 @@ class DockerRuntime(Runtime):
             environment["COUPON_BUG"] = info.bug
         if admission_limit is not None:
             environment["COUPON_ADMISSION_LIMIT"] = str(admission_limit)
+        if replica is not None:
+            environment["COUPON_REPLICA"] = replica
+        if info.risk_check_ms is not None:
+            environment["COUPON_RISK_CHECK_MS"] = f"{info.risk_check_ms:g}"
         container = self._run(
             role,
             self.images.service,
@@ -467,7 +529,8 @@ class DockerRuntime(Runtime):
             ports={f"{SERVICE_PORT}/tcp": (self.host, host_port)},
             volumes={self._volume(role): {"bind": "/data", "mode": "rw"}},
         )
-        target = DockerTarget(info.name, container, self.network, [role], self.host, host_port)
+        name = info.name if replica is None else f"{info.name}/{replica}"
+        target = DockerTarget(name, container, self.network, [role], self.host, host_port)
         target.wait_healthy(target.health_timeout)
         return target
 

@@ -12,10 +12,12 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.errors import InfrastructureError, UsageError
+from harness.runtime.balancer import LocalBalancer
 from harness.runtime.base import Runtime, StoreHandle, TargetHandle
 from harness.runtime.process import (
     Spawner,
@@ -163,6 +165,7 @@ class LocalRuntime(Runtime):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = host
         self.targets: list[LocalTarget] = []
+        self.balancers: list[LocalBalancer] = []
         self._redis: RedisStore | None = None
         self._postgres: PostgresServer | None = None
         self._lock = threading.Lock()
@@ -191,6 +194,7 @@ class LocalRuntime(Runtime):
         store_url: str | None = None,
         admission_limit: int | None = None,
         port: int | None = None,
+        replica: str | None = None,
     ) -> LocalTarget:
         from harness.catalog import service_argv
 
@@ -203,18 +207,28 @@ class LocalRuntime(Runtime):
             data_dir=data_dir,
             store_url=store_url,
             admission_limit=admission_limit,
+            replica=replica,
         )
-        target = LocalTarget(info.name, argv, self.host, port, data_dir, spawner=self._spawner)
+        name = info.name if replica is None else f"{info.name}/{replica}"
+        target = LocalTarget(name, argv, self.host, port, data_dir, spawner=self._spawner)
         with self._lock:
             self.targets.append(target)
         target.start()
         return target
+
+    def start_balancer(self, servers: Sequence[tuple[str, str]]) -> LocalBalancer:
+        balancer = LocalBalancer(self.workdir / "balancer", list(servers), self._spawner)
+        with self._lock:
+            self.balancers.append(balancer)
+        return balancer.start()
 
     def close(self) -> None:
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        for balancer in self.balancers:
+            balancer.stop()
         for target in self.targets:
             target.stop(grace=3.0)
         if self._redis is not None:

@@ -14,6 +14,7 @@ from typing import Any, TypeGuard
 from harness import __version__
 from harness.atomic import write_atomic
 from harness.errors import UsageError
+from harness.faults.model import MAX_REPLICAS
 from harness.scenario.steps import Step, step_from_json
 from harness.strict_json import loads_strict
 
@@ -39,6 +40,9 @@ class Scenario:
     violation: dict[str, Any] | None = None
     """What the run that saved it found: invariants, details, evidence."""
     notes: str = ""
+    replicas: int = 1
+    """Replicas of the target behind a load balancer when it was saved: a replay builds the
+    same topology (steps may name a replica)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -48,6 +52,7 @@ class Scenario:
             "target": self.target,
             "campaign": {"stock": self.stock, "per_user_limit": self.per_user_limit},
             "client_timeout": self.client_timeout,
+            "replicas": self.replicas,
             "seed": self.seed,
             "expect": list(self.expect),
             "steps": [s.to_json() for s in self.steps],
@@ -92,6 +97,9 @@ class Scenario:
         seed = data.get("seed")
         if seed is not None and not isinstance(seed, int):
             raise UsageError(f"{source}: seed must be an integer or null")
+        replicas = data.get("replicas", 1)
+        if not _nonneg_int(replicas) or not 1 <= replicas <= MAX_REPLICAS:
+            raise UsageError(f"{source}: replicas must be a whole number from 1 to {MAX_REPLICAS}")
         expect = data.get("expect", [])
         if not isinstance(expect, list) or not all(isinstance(e, str) for e in expect):
             raise UsageError(f"{source}: 'expect' must be a list of invariant names")
@@ -105,6 +113,7 @@ class Scenario:
             expect=list(expect),
             violation=data.get("violation"),
             notes=str(data.get("notes", "")),
+            replicas=replicas,
         )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from harness.errors import UsageError
-from harness.faults.model import PATHS, NetworkFault, fault_from_json
+from harness.faults.model import PATHS, NetworkFault, check_replica, fault_from_json
 from harness.faults.process import ProcessAction
 
 HEAL_PATHS: tuple[str, ...] = ("all", *PATHS)
@@ -57,14 +57,30 @@ class Retry:
 @dataclass(frozen=True, slots=True)
 class Burst:
     """Several clients claim at once. Each client opens its connection first, then all wait on a
-    barrier and send together, which pins the timing so a replay races the same way."""
+    barrier and send together, which pins the timing so a replay races the same way.
+
+    ``during``: a process fault the nemesis carries out ``after_ms`` after the barrier, while
+    the claims are in flight -- a replica frozen or killed in the middle of its work (a claim
+    holding a lock, a write not yet committed), which a fault between steps never reaches. It
+    lasts as long as the burst: once every claim has its answer, the fault's healer (resume,
+    start) undoes it, so a freeze is a long pause, not the end of the replica."""
 
     kind: ClassVar[str] = "burst"
     claims: tuple[ClaimSpec, ...]
     mode: str = "mixed"
+    during: ProcessFault | None = None
+    after_ms: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.kind, "mode": self.mode, "claims": [c.to_json() for c in self.claims]}
+        out: dict[str, Any] = {
+            "op": self.kind,
+            "mode": self.mode,
+            "claims": [c.to_json() for c in self.claims],
+        }
+        if self.during is not None:
+            out["during"] = self.during.to_json()
+            out["after_ms"] = self.after_ms
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +108,25 @@ class Heal:
 
 @dataclass(frozen=True, slots=True)
 class ProcessFault:
-    """Act on the target's process or container (see :class:`ProcessAction`)."""
+    """Act on the target's process or container (see :class:`ProcessAction`).
+
+    ``replica``: on a cluster, the one replica it hits; None: the single target, or on a
+    cluster every replica (the whole service down, a rolling restart)."""
 
     kind: ClassVar[str] = "process"
     action: ProcessAction
+    replica: int | None = None
 
     def __post_init__(self) -> None:
         # ProcessFault("kill") is accepted and stored typed; an unknown name is a ValueError
         object.__setattr__(self, "action", ProcessAction(self.action))
+        check_replica(self.replica, f"process {self.action.value}")
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.kind, "action": self.action.value}
+        out: dict[str, Any] = {"op": self.kind, "action": self.action.value}
+        if self.replica is not None:
+            out["replica"] = self.replica
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +149,20 @@ def describe_step(step: Step) -> str:
     if isinstance(step, Claim | Retry):
         return f"{step.kind} {step.key} by {step.user}"
     if isinstance(step, Burst):
-        return f"burst of {len(step.claims)} ({step.mode})"
+        during = f" during process {step.during.action.value}" if step.during else ""
+        return f"burst of {len(step.claims)} ({step.mode}){during}{_on(step.during)}"
     if isinstance(step, NetworkFaultStep):
-        return f"fault {step.fault.kind} on {step.fault.path}"
+        return f"fault {step.fault.kind} on {step.fault.path}{_on(step.fault)}"
     if isinstance(step, Heal):
         return f"heal {step.path}"
     if isinstance(step, ProcessFault):
-        return f"process {step.action.value}"
+        return f"process {step.action.value}{_on(step)}"
     return f"wait {step.ms} ms"
+
+
+def _on(what: ProcessFault | NetworkFault | None) -> str:
+    replica = getattr(what, "replica", None)
+    return "" if replica is None else f" of replica {replica}"
 
 
 def step_from_json(data: Any, where: str = "step") -> Step:
@@ -157,7 +187,20 @@ def step_from_json(data: Any, where: str = "step") -> Step:
             mode = data.get("mode", "mixed")
             if mode not in BURST_MODES:
                 raise UsageError(f"{where}: unknown burst mode {mode!r}")
-            return Burst(claims=claims, mode=mode)
+            during: ProcessFault | None = None
+            if data.get("during") is not None:
+                inner = step_from_json(data["during"], f"{where}.during")
+                if not isinstance(inner, ProcessFault):
+                    raise UsageError(f"{where}.during: must be a process step")
+                during = inner
+            after_ms = data.get("after_ms", 0)
+            if (
+                not isinstance(after_ms, int)
+                or isinstance(after_ms, bool)
+                or not (0 <= after_ms <= 10_000)
+            ):
+                raise UsageError(f"{where}: after_ms must be an integer in 0..10000")
+            return Burst(claims=claims, mode=mode, during=during, after_ms=after_ms)
         if op == "fault":
             fault = data.get("fault")
             if not isinstance(fault, dict) or "kind" not in fault:
@@ -169,7 +212,7 @@ def step_from_json(data: Any, where: str = "step") -> Step:
         if op == "heal":
             path = data.get("path", "all")
             if path not in HEAL_PATHS:
-                raise UsageError(f"{where}: heal path must be all, client or store")
+                raise UsageError(f"{where}: heal path must be one of {', '.join(HEAL_PATHS)}")
             return Heal(path=path)
         if op == "process":
             action = data.get("action")
@@ -177,7 +220,7 @@ def step_from_json(data: Any, where: str = "step") -> Step:
                 raise UsageError(
                     f"{where}: process action must be one of {', '.join(ProcessAction)}"
                 )
-            return ProcessFault(ProcessAction(action))
+            return ProcessFault(ProcessAction(action), data.get("replica"))
         if op == "wait":
             ms = data.get("ms")
             if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 600_000:

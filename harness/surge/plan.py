@@ -72,21 +72,33 @@ class FaultWindow:
 
 
 def parse_fault(text: str) -> SurgeFault:
-    """``latency``, ``store:latency``, ``kill``... -> a :class:`SurgeFault`; one UsageError line
+    """``latency``, ``store:latency``, ``kill``, and on a cluster ``pause@r1`` or
+    ``store:latency@r0`` (that replica only) -> a :class:`SurgeFault`; one UsageError line
     naming the accepted names otherwise."""
-    given, _, name = text.rpartition(":")
+    spec, at, on = text.partition("@")
+    replica = None
+    if at:
+        if not (on.startswith("r") and on[1:].isdigit()):
+            raise UsageError(f"--fault {text}: name a replica as @r0, @r1, ...")
+        replica = int(on[1:])
+    given, _, name = spec.rpartition(":")
     path = given or "client"
     if name in PROCESS_FAULTS:
         if given:
             raise UsageError(f"--fault {text}: a process fault takes no path")
         action = ProcessAction(name)
         heal = action.healer
-        return SurgeFault(text, ProcessFault(action), ProcessFault(heal) if heal else None, True)
+        return SurgeFault(
+            text,
+            ProcessFault(action, replica),
+            ProcessFault(heal, replica) if heal else None,
+            True,
+        )
     if name not in NETWORK_PRESETS:
         raise UsageError(f"unknown fault {text!r}; use one of {', '.join(FAULT_NAMES)}")
     if path not in PATHS:
-        raise UsageError(f"--fault {text}: path must be client or store")
-    fault = fault_from_json({**NETWORK_PRESETS[name], "path": path})
+        raise UsageError(f"--fault {text}: path must be one of {', '.join(PATHS)}")
+    fault = fault_from_json({**NETWORK_PRESETS[name], "path": path, "replica": replica})
     return SurgeFault(text, NetworkFaultStep(fault), Heal(path), False)
 
 

@@ -34,6 +34,7 @@ class SurgeOptions:
     adapter: str | None = None
     history_path: Path | None = None
     """Where the history streams to, op by op (None: kept in memory only)."""
+    replicas: int = 1
 
 
 @dataclass
@@ -89,6 +90,18 @@ def check_faults_supported(settings: SurgeSettings, options: SurgeOptions) -> No
             raise UsageError(
                 f"--fault {fault.name}: this target has no store path (sqlite or external)"
             )
+        replica = (
+            apply.fault.replica
+            if isinstance(apply, NetworkFaultStep)
+            else getattr(apply, "replica", None)
+        )
+        replica_path = isinstance(apply, NetworkFaultStep) and apply.fault.path == "replica"
+        beyond = replica is not None and not (options.replicas > 1 and replica < options.replicas)
+        if beyond or (replica_path and options.replicas < 2):
+            raise UsageError(
+                f"--fault {fault.name}: this surge has {options.replicas} replica(s); "
+                "name one of them (@r0..) with --replicas 2 or more"
+            )
 
 
 def execute_surge(
@@ -110,6 +123,7 @@ def execute_surge(
         client_timeout=settings.client_timeout,
         admission_limit=settings.admission_limit,
         adapter=options.adapter,
+        replicas=options.replicas,
     )
     campaign = CampaignSpec(
         f"surge-{secrets.token_hex(4)}", settings.stock, settings.per_user_limit

@@ -225,8 +225,23 @@ class _suppress_close:
         return True
 
 
+REPLICA_HEADER = "X-Replica"
+
+
 def build_app(state: ServiceState) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024)
+    middlewares = []
+    if state.config.replica is not None:
+        replica = state.config.replica
+
+        @web.middleware
+        async def name_the_replica(request: web.Request, handler: Any) -> web.StreamResponse:
+            # Protocol v1's optional header: which replica answered, as evidence for a history
+            response = await handler(request)
+            response.headers[REPLICA_HEADER] = replica
+            return response
+
+        middlewares.append(name_the_replica)
+    app = web.Application(client_max_size=64 * 1024, middlewares=middlewares)
     app[STATE] = state
     app.router.add_get("/health", health)
     app.router.add_post("/campaigns", create_campaign)

@@ -30,6 +30,9 @@ class ServiceConfig:
     admission_limit: int | None = None
     store_timeout: float = 2.0
     risk_check_ms: float = 3.0
+    replica: str | None = None
+    """This process's name among the replicas of one service: sent as ``X-Replica`` on every
+    answer (evidence in the harness's history) and used by stores whose bug is replica-local."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--risk-check-ms", help="duration of the modelled risk-check call (COUPON_RISK_CHECK_MS)"
+    )
+    p.add_argument(
+        "--replica", help="this replica's name, sent as the X-Replica header (COUPON_REPLICA)"
     )
     return p
 
@@ -105,6 +111,11 @@ def parse_config(
     admission_limit = None if admission is None else _int(admission, "--admission-limit", 1)
     store_timeout = _float(pick("store_timeout"), "--store-timeout", 2.0, positive=True)
     risk_check_ms = _float(pick("risk_check_ms"), "--risk-check-ms", 3.0, positive=False)
+    replica = pick("replica")
+    if replica is not None and not (
+        0 < len(replica) <= 64 and replica.isascii() and replica.replace("-", "").isalnum()
+    ):
+        raise ConfigError(f"--replica must be 1..64 letters, digits or '-', got {replica!r}")
     return ServiceConfig(
         host=host,
         port=port,
@@ -115,6 +126,7 @@ def parse_config(
         admission_limit=admission_limit,
         store_timeout=store_timeout,
         risk_check_ms=risk_check_ms,
+        replica=replica,
     )
 
 

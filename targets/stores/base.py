@@ -75,6 +75,10 @@ def new_code() -> str:
 class Store(ABC):
     """Campaigns and coupons. ``claim`` must be atomic and durable before it returns GRANTED."""
 
+    replica: str = "single"
+    """The name of the replica this store serves (``--replica``); only a replica-local seeded
+    bug uses it."""
+
     @abstractmethod
     async def open(self) -> None:
         """Connect and create the schema if missing; raise on failure (the caller retries)."""

@@ -7,6 +7,13 @@ from targets.stores.base import Store
 
 
 def make_store(config: ServiceConfig) -> Store:
+    store = _store(config)
+    if config.replica is not None:
+        store.replica = config.replica
+    return store
+
+
+def _store(config: ServiceConfig) -> Store:
     if config.bug is not None:
         from targets.bugs import BUG_STORES
 

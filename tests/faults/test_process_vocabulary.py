@@ -21,12 +21,14 @@ EXPECTED = {
     A.RESUME: (Effect.UP, None, False),
     A.PARTITION: (Effect.ISOLATED, A.RECONNECT, True),
     A.RECONNECT: (Effect.UP, None, True),
+    A.ROLLING_RESTART: (Effect.BLIP, None, False),
 }
 
 
-def test_the_vocabulary_is_exactly_the_nine_actions_scenario_files_spell():
+def test_the_vocabulary_is_exactly_the_ten_actions_scenario_files_spell():
     assert [a.value for a in A] == [
         "crash", "kill", "start", "stop", "restart", "pause", "resume", "partition", "reconnect",
+        "rolling-restart",
     ]  # fmt: skip
     assert set(EXPECTED) == set(A)
 
@@ -54,12 +56,22 @@ def test_what_each_action_ends_follows_the_process_nemesis():
     assert A.RECONNECT.ends == {Effect.ISOLATED}
     assert A.KILL.ends == A.STOP.ends == {Effect.FROZEN}  # a paused target is thawed, then killed
     assert A.CRASH.ends == A.RESTART.ends == {Effect.DOWN, Effect.FROZEN}  # and back up
+    assert A.ROLLING_RESTART.ends == A.RESTART.ends
     assert A.PAUSE.ends == A.PARTITION.ends == frozenset()
     assert not any(Effect.ISOLATED in a.ends for a in A if a is not A.RECONNECT)
 
 
 def test_only_partitions_concern_isolation():
     assert {a for a in A if a.concerns is Effect.ISOLATED} == {A.PARTITION, A.RECONNECT}
+
+
+def test_a_process_step_names_its_replica_only_on_a_cluster():
+    step = step_from_json({"op": "process", "action": "pause", "replica": 1})
+    assert step == ProcessFault(A.PAUSE, 1)
+    assert step.to_json() == {"op": "process", "action": "pause", "replica": 1}
+    for bad in (-1, 16, "1", True):
+        with pytest.raises(UsageError, match="replica must be"):
+            step_from_json({"op": "process", "action": "pause", "replica": bad})
 
 
 def test_a_process_step_holds_the_typed_action_and_writes_todays_json():

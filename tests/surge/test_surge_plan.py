@@ -24,10 +24,20 @@ from harness.surge.plan import (
 
 def test_every_named_fault_exists_in_the_nemesis_layer() -> None:
     assert set(NETWORK_PRESETS) == set(FAULT_KINDS)
-    assert [str(a) for a in PROCESS_FAULTS] == ["crash", "kill", "stop", "restart", "pause"]
+    assert [str(a) for a in PROCESS_FAULTS] == [
+        "crash", "kill", "stop", "restart", "pause", "rolling-restart",
+    ]  # fmt: skip
     assert all(isinstance(a, ProcessAction) for a in PROCESS_FAULTS)
     for name in FAULT_NAMES:
         parse_fault(name)
+
+
+def test_a_fault_can_name_the_replica_it_hits() -> None:
+    pause = parse_fault("pause@r1")
+    assert pause.apply == ProcessFault(ProcessAction.PAUSE, 1)
+    assert pause.heal == ProcessFault(ProcessAction.RESUME, 1)
+    slow = parse_fault("store:latency@r0")
+    assert isinstance(slow.apply, NetworkFaultStep) and slow.apply.fault.replica == 0
 
 
 def test_parse_network_and_process_faults() -> None:
@@ -49,7 +59,8 @@ def test_parse_network_and_process_faults() -> None:
     ("text", "needle"),
     [
         ("earthquake", "unknown fault 'earthquake'"),
-        ("disk:latency", "path must be client or store"),
+        ("disk:latency", "path must be one of client, store, replica"),
+        ("pause@1", "name a replica as @r0"),
         ("store:kill", "takes no path"),
     ],
 )

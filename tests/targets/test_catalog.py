@@ -53,7 +53,10 @@ def test_service_argv_follows_the_launch_contract() -> None:
 def test_targets_command_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["targets"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["NAME", "KIND", "STORE", "VIOLATES"]
+    assert out.splitlines()[0].split() == ["NAME", "KIND", "STORE", "REPLICAS", "VIOLATES"]
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:] if line[:1] != " "}
+    assert rows["reference-sqlite"][3] == "1" and rows["reference-redis"][3] == "1..16"
+    assert rows["bug-local-lock"][3:5] == ["needs", "2"]
     for name in CATALOG:
         assert name in out
 
@@ -62,7 +65,10 @@ def test_targets_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["targets", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == list(CATALOG)
-    assert set(rows[0]) == {"name", "kind", "store", "violates", "description"}
+    assert set(rows[0]) == {
+        "name", "kind", "store", "bug", "violates", "description", "replicas", "needs_replicas",
+        "risk_check_ms",
+    }  # fmt: skip
     by_name = {r["name"]: r for r in rows}
     assert by_name["bug-stock-race"]["violates"] == ["no-over-issuance"]
     assert by_name["reference-redis"] == {
@@ -71,4 +77,12 @@ def test_targets_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None
         "store": "redis",
         "violates": [],
         "description": CATALOG["reference-redis"].description,
+        "bug": None,
+        "replicas": True,
+        "needs_replicas": 1,
+        "risk_check_ms": None,
     }
+    assert by_name["reference-sqlite"]["replicas"] is False
+    assert {r["name"] for r in rows if r["needs_replicas"] > 1} == {
+        "bug-local-lock", "bug-local-idempotency-cache", "bug-lease-lock-no-fencing",
+    }  # fmt: skip
