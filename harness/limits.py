@@ -15,3 +15,6 @@ MAX_CLIENT_TIMEOUT = 600.0
 """The longest --client-timeout: ten minutes."""
 MAX_ADMISSION_LIMIT = 1_000_000
 """The largest --admission-limit (claims in flight before a bundled target answers 429)."""
+MAX_CLOCK_MARGIN_MS = 3_600_000.0
+"""The widest ``check --clock-margin``: an hour. Clocks further apart than that are not kept in
+sync at all, and a margin that wide excuses nearly every refusal in a history."""

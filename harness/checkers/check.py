@@ -8,8 +8,7 @@ from functools import partial
 
 from harness.checkers.facts import collect, gc_paused
 from harness.checkers.model import CheckReport, Status, Verdict
-from harness.checkers.refusals import CLOCKED_RULES
-from harness.checkers.rules import RULES, Rule
+from harness.checkers.rules import CLOCKED_RULES, RULES, Rule
 from harness.history import History, Op
 from harness.invariants import Invariant
 
@@ -23,12 +22,16 @@ def check_history(
     """Check ``history`` for ``invariants`` (all ten by default).
 
     ``clock_margin_ns`` is how far apart the clocks that recorded the history may be: the rules
-    that order claims by time (no-false-sold-out, no-false-limit) count a claim invoked up to
-    that long after a refusal as possibly before it. 0 for one machine's monotonic clock.
+    that order claims by time (no-false-sold-out, no-false-limit, and idempotency's refused
+    repeat: ``harness.checkers.rules.CLOCKED_RULES``) count a claim invoked up to that long
+    after an answer as possibly before it. 0 for one machine's monotonic clock.
 
     A history may hold several campaigns; an invariant fails if it fails in any of them, is
     unknown if it could not be decided in some and failed in none, and passes otherwise.
     """
+    if clock_margin_ns < 0:
+        # a negative margin would order claims tighter than the clocks do: unsound
+        raise ValueError(f"clock_margin_ns must be 0 or more, got {clock_margin_ns}")
     ops = history.ops if isinstance(history, History) else history
     wanted = [Invariant(i) for i in invariants] if invariants is not None else list(RULES)
     verdicts: list[Verdict] = []

@@ -207,8 +207,9 @@ def _false_limits(facts: CampaignFacts, limit: int, margin: int) -> list[dict[st
     return false
 
 
-CLOCKED_RULES: dict[Invariant, ClockedRule] = {
+REFUSAL_RULES: dict[Invariant, ClockedRule] = {
     Invariant.NO_FALSE_SOLD_OUT: no_false_sold_out,
     Invariant.NO_FALSE_LIMIT: no_false_limit,
 }
-"""The rules that order claims by time, and so take a clock-uncertainty margin."""
+"""The two truthfulness rules; both order claims by time, so both take a clock-uncertainty
+margin (``harness.checkers.rules.CLOCKED_RULES`` lists every rule that does)."""

@@ -1,7 +1,11 @@
 """``coupon-chaos check HISTORY.jsonl``: check a recorded history offline.
 
 Exit 0 when no invariant is violated (undecided ones are printed as unknown; ``--strict`` makes
-them fail), 1 when one is, 2 when the file cannot be read as a history."""
+them fail), 1 when one is, 2 when the file cannot be read as a history or an option is bad.
+
+``--clock-margin MS`` is for a history merged from several machines: their clocks disagree by
+up to that much, so the rules that order claims by time must not take a gap smaller than it as
+proof of order (docs/checkers.md, "Order")."""
 
 from __future__ import annotations
 
@@ -10,10 +14,14 @@ import json
 from pathlib import Path
 
 from harness.checkers import Status, check_history
+from harness.commands.values import milliseconds
 from harness.errors import ExitCode, UsageError
 from harness.history import History, MalformedHistory
+from harness.limits import MAX_CLOCK_MARGIN_MS
 
 HELP = "check a recorded history file (JSON Lines) for every invariant"
+
+NS_PER_MS = 1_000_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,18 +30,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="an undecided (unknown) invariant fails too"
     )
+    parser.add_argument(
+        "--clock-margin",
+        type=milliseconds(MAX_CLOCK_MARGIN_MS),
+        default=0.0,
+        metavar="MS",
+        help=(
+            "how far apart (milliseconds, 0 to 3600000) the clocks that recorded the history may "
+            "be, for a history merged from several machines: no-false-sold-out, no-false-limit "
+            "and idempotency's refused repeat then count a claim invoked up to MS after an "
+            "answer as possibly before it (default 0: one machine's monotonic clock)"
+        ),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     history = History.read_jsonl(args.history)
+    margin_ns = round(args.clock_margin * NS_PER_MS)
     try:
-        report = check_history(history)
+        report = check_history(history, clock_margin_ns=margin_ns)
     except MalformedHistory as exc:
         raise UsageError(f"{args.history}: not a history the checkers can judge ({exc})") from None
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        print(json.dumps({**report.to_json(), "clock_margin_ms": args.clock_margin}, indent=2))
     else:
-        print(f"{args.history}: {len(history)} operations")
+        margin = f", clock margin {args.clock_margin:g} ms" if margin_ns else ""
+        print(f"{args.history}: {len(history)} operations{margin}")
         for verdict in report.verdicts:
             mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[str(verdict.status)]
             print(f"  {mark} {verdict.invariant}: {verdict.detail}")

@@ -36,6 +36,23 @@ def seconds(maximum: float, *, zero_ok: bool = False) -> Callable[[str], float]:
     return parse
 
 
+def milliseconds(maximum: float) -> Callable[[str], float]:
+    """A duration in milliseconds from 0 to ``maximum``, finite (fractions allowed: clock offsets
+    are often below a millisecond)."""
+
+    def parse(text: str) -> float:
+        expected = f"a number of milliseconds from 0 to {maximum:.15g}"
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not (math.isfinite(value) and 0 <= value <= maximum):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """An integer from ``low`` to ``high`` inclusive."""
 

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from test_soundness import histories
 
 from harness.checkers import check_history
-from harness.checkers.refusals import CLOCKED_RULES
+from harness.checkers.refusals import REFUSAL_RULES
 from harness.history import NEMESIS, History, OpType
 from harness.invariants import Invariant
 
-ORIGINAL = [i for i in Invariant if i not in CLOCKED_RULES]
+ORIGINAL = [i for i in Invariant if i not in REFUSAL_RULES]
 """The eight invariants the reference checkers know (the truthfulness rules came later)."""
 
 

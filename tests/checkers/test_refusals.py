@@ -2,6 +2,9 @@
 flag, and the true or undecidable ones (bursts, repeats, indeterminate claims, the drain) they
 must not."""
 
+import json
+
+import pytest
 from histories import Builder
 
 from harness.checkers import Status, check_history
@@ -159,3 +162,62 @@ def test_coupon_chaos_check_reports_a_false_sold_out(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAIL no-false-sold-out: claim op" in result.stdout
     assert "ok   no-false-limit" in result.stdout
+
+
+def _merged_history_with_a_gap(path, gap_s: float) -> int:
+    """A history as merged from two machines: A answers k3 sold_out, then B's grant of k2 is
+    recorded ``gap_s`` later, which is proof of order only if the clocks agree that closely.
+    Written to ``path``; returns the recorded gap in ns (refusal answer to the grant's invoke)."""
+    import time
+
+    b = Builder(stock=2)
+    b.claim("u1", "k1", "ok", "A")
+    refused = b.claim("u3", "k3", "fail", reason="sold_out")
+    time.sleep(gap_s)
+    granted = b.claim("u2", "k2", "ok", "B", f="claim")
+    b.claim("drain-u0", "drain-k0", "fail", reason="sold_out", f="drain")
+    b.read([("A", "u1", "k1"), ("B", "u2", "k2")]).write_jsonl(path)
+    assert granted.invoke_time is not None
+    return granted.invoke_time - refused.time
+
+
+def test_check_clock_margin_excuses_a_refusal_only_within_the_margin(tmp_path):
+    """``coupon-chaos check --clock-margin MS`` on a history file: the sold_out is false at
+    margin 0 and at a margin narrower than the gap; a margin wider than the gap says the grant
+    may have come first, so it is not flagged."""
+    from clirun import run_cli
+
+    path = tmp_path / "merged.jsonl"
+    gap_ms = _merged_history_with_a_gap(path, 0.05) / 1e6
+    assert gap_ms >= 50
+    flagged = run_cli("check", path, timeout=60)
+    assert flagged.returncode == 1, flagged.stdout + flagged.stderr
+    assert "FAIL no-false-sold-out: claim op" in flagged.stdout
+    half = f"{gap_ms / 2:.3f}"
+    narrower = run_cli("check", "--json", "--clock-margin", half, path, timeout=60)
+    assert narrower.returncode == 1, narrower.stdout + narrower.stderr
+    report = json.loads(narrower.stdout)
+    sold = next(v for v in report["verdicts"] if v["invariant"] == str(SOLD))
+    assert sold["status"] == "fail"
+    assert sold["evidence"]["clock_margin_ns"] == round(float(half) * 1_000_000)
+    assert report["clock_margin_ms"] == float(half)
+    wider = run_cli("check", "--clock-margin", f"{gap_ms + 20:.3f}", path, timeout=60)
+    assert wider.returncode == 0, wider.stdout + wider.stderr
+    assert "ms" in wider.stdout.splitlines()[0]  # the header names the margin used
+    assert "ok   no-false-sold-out" in wider.stdout
+
+
+def test_the_margin_applies_to_a_refused_repeat_of_a_granted_key():
+    """Idempotency's "a repeat after the grant was refused" orders by time too."""
+    b = Builder(stock=2)
+    b.claim("u1", "k1", "ok", "A")
+    b.claim("u1", "k1", "fail", reason="sold_out")
+    h = b.read([("A", "u1", "k1")])
+    idem = Invariant.IDEMPOTENCY
+    assert verdict(h, idem).status is Status.FAIL
+    assert verdict(h, idem, clock_margin_ns=10**12).status is Status.PASS
+
+
+def test_a_negative_margin_is_refused():
+    with pytest.raises(ValueError, match="clock_margin_ns must be 0 or more"):
+        check_history(Builder().h, clock_margin_ns=-1)

@@ -41,11 +41,18 @@ class CorrectService:
         return "ok", code, "granted"
 
 
-def simulate(rng: random.Random, stock: int, limit: int, claims: int) -> Builder:
+def simulate(
+    rng: random.Random, stock: int, limit: int, claims: int, lie: str | None = None
+) -> Builder:
+    """A correct service's history; with ``lie`` (``sold_out`` or ``limit_reached``) the service
+    sometimes gives that refusal without deciding anything, and ``b.provably_false`` counts the
+    lies told when, whatever the indeterminate claims did, they could not be true."""
     b = Builder(stock=stock, per_user_limit=limit)
     service = CorrectService(stock, limit)
     delayed = []
     keys = []
+    may_have_issued: set[tuple[str, str]] = set()  # (user, key) of every ok or unknown attempt
+    b.provably_false = 0
     for i in range(claims):
         if keys and rng.random() < 0.3:
             user, key = rng.choice(keys)
@@ -53,6 +60,15 @@ def simulate(rng: random.Random, stock: int, limit: int, claims: int) -> Builder
             user, key = f"u{rng.randrange(4)}", f"k{i}"
             keys.append((user, key))
         invoke = b.invoke(user, key, process=f"c{rng.randrange(3)}")
+        if lie is not None and key not in service.by_key and rng.random() < 0.2:
+            b.complete(invoke, "fail", reason=lie)
+            if lie == "sold_out":
+                b.provably_false += len({k for _u, k in may_have_issued}) < stock
+            else:
+                others = {k for u, k in may_have_issued if u == user and k != key}
+                b.provably_false += len(others) < limit
+            continue
+        may_have_issued.add((user, key))  # any attempt but a lie may have issued (or is ok)
         fate = rng.random()
         if fate < 0.15:  # lost on the way: indeterminate, effect happens later (or never)
             b.complete(invoke, "info", reason="timeout")
@@ -90,10 +106,28 @@ histories = st.builds(
 
 
 @settings(max_examples=300, deadline=None)
-@given(histories)
-def test_a_correct_service_never_fails_a_checker(b):
-    report = check_history(b.h)
+@given(histories, st.sampled_from([0, 1_000, 10**12]))
+def test_a_correct_service_never_fails_a_checker(b, margin):
+    """At any clock margin: a margin only ever excuses an answer."""
+    report = check_history(b.h, clock_margin_ns=margin)
     assert report.valid, [v.to_json() for v in report.violations]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["sold_out", "limit_reached"]),
+    st.randoms(use_true_random=False),
+    st.integers(1, 8),
+    st.integers(1, 3),
+    st.integers(1, 30),
+)
+def test_a_refusal_that_cannot_be_true_is_caught(lie, rng, stock, limit, claims):
+    """Sensitivity of the truthfulness rules: a service that lies is flagged exactly when one of
+    its lies was false under every interpretation of the indeterminate claims."""
+    b = simulate(rng, stock, limit, claims, lie=lie)
+    rule = Invariant.NO_FALSE_SOLD_OUT if lie == "sold_out" else Invariant.NO_FALSE_LIMIT
+    status = check_history(b.h).verdict(rule).status
+    assert status is (Status.FAIL if b.provably_false else Status.PASS)
 
 
 def reread(b, coupons, **kw):

@@ -402,3 +402,19 @@ def test_scenario_number_out_of_range(tmp_path):
         json.dumps(GOOD_SCENARIO).replace('"client_timeout": 1.0', '"client_timeout": 1e400')
     )
     assert_one_line(cli("replay", path), 2, "1e400 is out of the range of a number")
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ("-1", "must be a number of milliseconds from 0 to 3600000, got '-1'"),
+        ("abc", "expected a number of milliseconds from 0 to 3600000, got 'abc'"),
+        ("nan", "must be a number of milliseconds from 0 to 3600000, got 'nan'"),
+        ("1e9", "must be a number of milliseconds from 0 to 3600000, got '1e9'"),
+    ],
+)
+def test_check_clock_margin_is_a_non_negative_number(tmp_path, value, needle):
+    good = tmp_path / "h.jsonl"
+    write_history(good, [("A", "u1", "k1")], [("A", "u1", "k1")])
+    result = cli("check", f"--clock-margin={value}", good)
+    assert_one_line(result, 2, f"argument --clock-margin: {needle}")
