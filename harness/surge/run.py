@@ -14,8 +14,9 @@ from typing import Any
 
 from harness.checkers import CheckReport, check_history
 from harness.client import CampaignSpec
-from harness.engine.deployment import DeployConfig, deploy, is_url
+from harness.engine.deployment import DeployConfig, Deployment, deploy, is_url
 from harness.errors import UsageError
+from harness.faults.client import without_http_toxics
 from harness.history import History
 from harness.scenario.steps import NetworkFaultStep
 from harness.surge.claimers import ClaimTransport
@@ -91,6 +92,19 @@ def check_faults_supported(settings: SurgeSettings, options: SurgeOptions) -> No
             )
 
 
+def _check_http_faults(settings: SurgeSettings, deployment: Deployment) -> None:
+    """An HTTP fault asked for on a fault proxy without HTTP toxics (a real Toxiproxy) is a
+    usage error, found once the proxy is there to be asked and before the surge begins."""
+    for fault in settings.parsed_faults():
+        apply = fault.apply
+        if isinstance(apply, NetworkFaultStep) and apply.fault.http:
+            if not deployment.faults.http_toxics():
+                raise UsageError(
+                    f"--fault {fault.name}: {without_http_toxics(deployment.faults.api_url)}"
+                )
+            return
+
+
 def execute_surge(
     settings: SurgeSettings,
     options: SurgeOptions,
@@ -115,6 +129,7 @@ def execute_surge(
         f"surge-{secrets.token_hex(4)}", settings.stock, settings.per_user_limit
     )
     with deploy(config) as deployment:
+        _check_http_faults(settings, deployment)
         if announce is not None:
             announce(deployment.name)
         history = History(
