@@ -108,8 +108,10 @@ def _checked(toxic_type: ToxicType, values: dict[str, int | str]) -> dict[str, i
 class ProxyRegistry:
     """Every proxy of one server, by name. Runs on the server's event loop only."""
 
-    def __init__(self, seeds: SeedSource) -> None:
+    def __init__(self, seeds: SeedSource, *, http_toxics: bool = True) -> None:
         self.seeds = seeds
+        self.http_toxics = http_toxics
+        """False: only Toxiproxy's own toxic types, as a real Toxiproxy (``--toxiproxy-only``)."""
         self.proxies: dict[str, Proxy] = {}
         self._read_buffer = new_read_buffer()
 
@@ -275,7 +277,7 @@ class ProxyRegistry:
             raise ApiError(*INVALID_STREAM) from None
         toxic_name = fields["name"] or f"{fields['type']}_{fields['stream']}"
         toxic_type = TOXIC_TYPES.get(fields["type"])
-        if toxic_type is None:
+        if toxic_type is None or (toxic_type.http and not self.http_toxics):
             raise ApiError(*INVALID_TOXIC_TYPE)
         if proxy.find_toxic(toxic_name) is not None:
             raise ApiError(*TOXIC_EXISTS)
