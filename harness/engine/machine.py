@@ -223,19 +223,14 @@ class ChaosMachine(RuleBasedStateMachine):
 def _during(
     error: InfrastructureError, what: str, faults: FaultProxy | None
 ) -> InfrastructureError:
-    """The same error (a copy, of the same class), its one line saying what was running when it
-    struck. If the fault proxy is gone (a crashed Toxiproxy, a killed embedded proxy), that is
-    the cause whatever failed first — a claim path through it, a campaign set up through it —
-    so the line leads with the proxy's own error, naming its URL."""
-    said = copy.copy(error)
-    said.message = f"{error.message}, during {what}"
-    if faults is not None and faults.api_url not in error.message:
-        try:
-            faults.version()
-        except InfrastructureError as gone:
-            said.message = f"{gone.message}, during {what} ({error.message})"
-    said.args = (said.message,)
-    return said
+    """The same error, its line saying what was running, blamed on the fault proxy if that is
+    gone (:meth:`FaultProxy.blame`)."""
+    if faults is None:
+        said = copy.copy(error)
+        said.message = f"{error.message}, during {what}"
+        said.args = (said.message,)
+        return said
+    return faults.blame(error, what)
 
 
 def make_machine(ctx: MachineContext) -> type[ChaosMachine]:

@@ -13,6 +13,7 @@ can share one server; ``heal_all`` removes the toxics of those proxies and re-en
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
@@ -235,6 +236,21 @@ class FaultProxy:
             self._endpoints[path_name] = endpoint
             self._adopted.add(path_name)
         return endpoint
+
+    def blame(self, error: InfrastructureError, what: str) -> InfrastructureError:
+        """The same error (a copy, of the same class), its one line saying what was running
+        when it struck. If this fault proxy is gone (a crashed Toxiproxy, a killed embedded
+        proxy), that is the cause whatever failed first -- a claim path through it, a campaign
+        set up through it -- so the line leads with the proxy's own error, naming its URL."""
+        said = copy.copy(error)
+        said.message = f"{error.message}, during {what}"
+        if self.api_url not in error.message:
+            try:
+                self.version()
+            except InfrastructureError as gone:
+                said.message = f"{gone.message}, during {what} ({error.message})"
+        said.args = (said.message,)
+        return said
 
     def http_toxics(self) -> bool:
         """Whether the server has the embedded proxy's HTTP toxics (``http_error`` and kin), an
