@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="seed for jitter, toxicity and slicer sizes (default: random, not replayable)",
     )
+    serve.add_argument(
+        "--toxiproxy-only",
+        action="store_true",
+        help="serve Toxiproxy's own toxics only, without the HTTP toxics (http_error, "
+        "http_drop_response, http_delay), as a real Toxiproxy would",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,12 +46,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("proxy: missing subcommand (try: coupon-chaos proxy serve --help)")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"proxy serve: --port must be 0..65535, got {args.port}")
-    asyncio.run(_serve(args.host, args.port, args.seed))
+    asyncio.run(_serve(args.host, args.port, args.seed, not args.toxiproxy_only))
     return 0
 
 
-async def _serve(host: str, port: int, seed: int | None) -> None:
-    server = FaultProxyServer(host, port, seed)
+async def _serve(host: str, port: int, seed: int | None, http_toxics: bool) -> None:
+    server = FaultProxyServer(host, port, seed, http_toxics=http_toxics)
     url = await server.start()
     shown = seed if seed is not None else f"random ({server.seeds.seed})"
     print(f"coupon-chaos fault proxy listening on {url} (seed {shown})", flush=True)

@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
-        outcome = execute_run(options, progress)
+        outcome = execute_run(options, progress, notice=_notice)
     except RunAborted as aborted:
         progress.done()
         if args.report:
@@ -160,6 +160,11 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:  # the verdict stands: a lost report is not a violated invariant
         print(f"coupon-chaos: {problem}", file=sys.stderr)
     return ExitCode.VIOLATION if outcome.verdict == "fail" else ExitCode.OK
+
+
+def _notice(line: str) -> None:
+    """A line on how this run differs from the default (not an error: no ``coupon-chaos:``)."""
+    print(f"note: {line}", file=sys.stderr, flush=True)
 
 
 def _report_aborted(aborted: RunAborted, directory: Path) -> None:

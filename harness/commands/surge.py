@@ -25,6 +25,7 @@ from harness.surge.driver import Progress
 from harness.surge.metrics import format_table
 from harness.surge.plan import FAULT_NAMES, RETRY_POLICIES, SurgeSettings
 from harness.surge.run import (
+    SurgeAborted,
     SurgeOptions,
     SurgeOutcome,
     check_faults_supported,
@@ -166,9 +167,15 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr)
     problems: list[str] = []
     try:
-        outcome = execute_surge(
-            settings, options, progress, lambda name: _announce(name, args.runtime, settings)
-        )
+        try:
+            outcome = execute_surge(
+                settings, options, progress, lambda name: _announce(name, args.runtime, settings)
+            )
+        except SurgeAborted as aborted:
+            progress.done()
+            if args.report is not None:
+                _report_aborted(aborted, args.report)
+            raise  # its one line and exit code 3
         progress.done()
         if scratch is not None and not outcome.report.valid:
             outcome.history_path, problem = _keep(options.history_path, outcome)
@@ -185,6 +192,23 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:  # the verdict stands: a lost report is not a violated invariant
         print(f"coupon-chaos: {problem}", file=sys.stderr)
     return ExitCode.OK if outcome.report.valid else ExitCode.VIOLATION
+
+
+def _report_aborted(aborted: SurgeAborted, directory: Path) -> None:
+    """report.json (and the target's log) for a surge an infrastructure error ended, so a CI job
+    still gets a machine-readable reason; the history streamed so far stays beside it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "report.json"
+        write_atomic(path, json.dumps(aborted.report, indent=2) + "\n")
+        if aborted.logs:
+            write_atomic(directory / "target.log", aborted.logs)
+        print(f"report: {path}")
+    except OSError as exc:
+        print(
+            f"coupon-chaos: report not written to {directory} ({describe_os_error(exc)})",
+            file=sys.stderr,
+        )
 
 
 def _announce(name: str, runtime: str, settings: SurgeSettings) -> None:

@@ -66,6 +66,8 @@ class MachineContext(Protocol):
     """What the machine needs from the search that runs it (harness.engine.search.SearchContext)."""
 
     deployment: Deployment
+    http_faults: bool
+    """The fault proxy has the embedded proxy's HTTP toxics: draw HTTP faults too."""
 
     def should_run_example(self) -> bool: ...
     def new_example(self, stock: int, per_user_limit: int) -> Example: ...
@@ -91,6 +93,7 @@ class ChaosMachine(RuleBasedStateMachine):
         self.paths: list[str] = [p for p in PATHS if handles(NetworkFaultStep(DownFault(path=p)))]
         self.process_faults = all(handles(ProcessFault(a)) for a in gen.PROCESS_DRAWS)
         self.partitions = all(handles(ProcessFault(a)) for a in gen.CONTAINER_DRAWS)
+        self.http_faults = self.ctx.http_faults
 
     def new_key(self, user: str) -> str:
         self._next_key += 1
@@ -177,7 +180,7 @@ class ChaosMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.paths))
     @rule(data=st.data())
     def network_fault(self, data: st.DataObject) -> None:
-        fault = data.draw(gen.network_faults(self.paths), label="fault")
+        fault = data.draw(gen.network_faults(self.paths, http=self.http_faults), label="fault")
         self.execute(NetworkFaultStep(fault))
 
     @precondition(lambda self: bool(self.paths))
@@ -220,19 +223,14 @@ class ChaosMachine(RuleBasedStateMachine):
 def _during(
     error: InfrastructureError, what: str, faults: FaultProxy | None
 ) -> InfrastructureError:
-    """The same error (a copy, of the same class), its one line saying what was running when it
-    struck. If the fault proxy is gone (a crashed Toxiproxy, a killed embedded proxy), that is
-    the cause whatever failed first — a claim path through it, a campaign set up through it —
-    so the line leads with the proxy's own error, naming its URL."""
-    said = copy.copy(error)
-    said.message = f"{error.message}, during {what}"
-    if faults is not None and faults.api_url not in error.message:
-        try:
-            faults.version()
-        except InfrastructureError as gone:
-            said.message = f"{gone.message}, during {what} ({error.message})"
-    said.args = (said.message,)
-    return said
+    """The same error, its line saying what was running, blamed on the fault proxy if that is
+    gone (:meth:`FaultProxy.blame`)."""
+    if faults is None:
+        said = copy.copy(error)
+        said.message = f"{error.message}, during {what}"
+        said.args = (said.message,)
+        return said
+    return faults.blame(error, what)
 
 
 def make_machine(

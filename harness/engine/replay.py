@@ -14,7 +14,10 @@ from dataclasses import dataclass, replace
 from harness.client import CampaignSpec
 from harness.engine.deployment import Deployment
 from harness.engine.example import ClientPool, Example, ExampleConfig, ExampleResult
+from harness.errors import UsageError
+from harness.faults.client import without_http_toxics
 from harness.scenario import Burst, ClaimSpec, Scenario
+from harness.scenario.steps import NetworkFaultStep, describe_step
 
 
 @dataclass
@@ -96,6 +99,7 @@ def replay(
     partition, a fault on a path without a proxy) is a UsageError naming ``source``, the step
     and why: before the warm-up, so nothing has run."""
     deployment.check_steps(scenario.steps, source)
+    _check_http_faults(deployment, scenario, source)
     if warm:
         warm_up(deployment, pool, scenario, f"cc-{run_id}-warmup", config)
     results = [
@@ -103,3 +107,16 @@ def replay(
         for i in range(repeat)
     ]
     return ReplayResult(scenario, results)
+
+
+def _check_http_faults(deployment: Deployment, scenario: Scenario, source: str) -> None:
+    """An HTTP fault needs the embedded proxy's HTTP toxics: on a fault proxy without them (a
+    real Toxiproxy) the scenario cannot be replayed, one UsageError line naming the step."""
+    for index, step in enumerate(scenario.steps):
+        if not (isinstance(step, NetworkFaultStep) and step.fault.http):
+            continue
+        if not deployment.faults.http_toxics():
+            raise UsageError(
+                f"{source}: steps[{index}] ({describe_step(step)}) cannot be replayed here: "
+                f"{without_http_toxics(deployment.faults.api_url)}"
+            )

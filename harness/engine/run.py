@@ -19,6 +19,7 @@ from harness.engine.minimize import amplify, minimize
 from harness.engine.replay import replay
 from harness.engine.search import SearchContext, search
 from harness.errors import InfrastructureError, UsageError
+from harness.faults.client import without_http_toxics
 from harness.generator.profiles import PROFILES, Profile
 from harness.invariants import ALL_INVARIANTS
 from harness.limits import MAX_ADMISSION_LIMIT, MAX_BUDGET, MAX_CLIENT_TIMEOUT, MAX_SHRINK
@@ -156,8 +157,13 @@ def _logs_if_any(deployment: Deployment) -> str:
 
 
 def execute_run(
-    options: RunOptions, progress: Callable[[SearchContext], None] | None = None
+    options: RunOptions,
+    progress: Callable[[SearchContext], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> RunOutcome:
+    """Deploy, replay the saved regressions, search, save a confirmed failure. ``notice`` gets
+    a line about how the run differs from the default (once: HTTP faults are not drawn on a
+    fault proxy without HTTP toxics)."""
     options.validate()
     profile = options.resolved_profile()
     budget = options.budget if options.budget is not None else profile.budget
@@ -190,6 +196,9 @@ def execute_run(
                 )
                 outcome.elapsed = time.monotonic() - started
                 return outcome
+            http_faults = deployment.faults.http_toxics()
+            if not http_faults and notice is not None:
+                notice(f"{without_http_toxics(deployment.faults.api_url)}: not drawn")
             ctx = search(
                 deployment,
                 pool,
@@ -199,6 +208,7 @@ def execute_run(
                 run_id=run_id,
                 example_config=example_config,
                 progress=progress,
+                http_faults=http_faults,
             )
             outcome = _outcome(
                 "fail" if ctx.failures else "pass",

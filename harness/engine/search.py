@@ -70,6 +70,8 @@ class SearchContext:
     shrink_seconds: float
     example_config: ExampleConfig = field(default_factory=ExampleConfig)
     progress: Progress | None = None
+    http_faults: bool = False
+    """Draw HTTP faults too (the fault proxy has the embedded proxy's HTTP toxics)."""
     failures: list[ExampleResult] = field(default_factory=list)
     stats: SearchStats = field(default_factory=SearchStats)
     shrink_deadline: float | None = None
@@ -126,6 +128,7 @@ def search(
     run_id: str,
     example_config: ExampleConfig | None = None,
     progress: Progress | None = None,
+    http_faults: bool = False,
 ) -> SearchContext:
     """Explore until ``budget`` seconds pass or a violation is found and shrunk.
 
@@ -144,6 +147,7 @@ def search(
         shrink_seconds=profile.shrink_seconds,
         example_config=example_config or ExampleConfig(),
         progress=progress,
+        http_faults=http_faults,
     )
     machine = make_machine(
         ctx, ClusterChaosMachine if ctx.deployment.replicas > 1 else ChaosMachine

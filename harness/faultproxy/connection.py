@@ -180,6 +180,8 @@ class Connection:
         self.client = Side(self)
         self.upstream: Side | None = None
         self.links: dict[Direction, Link] = {}
+        self.shared: dict[str, object] = {}
+        """Per toxic name, the state its stages on this connection share (HTTP toxics)."""
         self.closed = False
         self._dial: asyncio.Task[None] | None = None
         self._dialling = False
@@ -227,41 +229,66 @@ class Connection:
         self.client.outgoing = upstream.incoming = up
         upstream.outgoing = self.client.incoming = down
         self.links = {Direction.UPSTREAM: up, Direction.DOWNSTREAM: down}
-        up.start(self.owner.chain(Direction.UPSTREAM))
-        down.start(self.owner.chain(Direction.DOWNSTREAM))
+        up.start(self._chain(Direction.UPSTREAM))
+        down.start(self._chain(Direction.DOWNSTREAM))
         self.client.flush_early()
         upstream.flush_early()
         up.refresh_source()
         down.refresh_source()
 
+    def _chain(self, direction: Direction) -> list[Toxic]:
+        """The toxics of ``direction``'s link: its stream's, and every HTTP toxic of the other
+        stream (an HTTP toxic acts on both links)."""
+        other = Direction.DOWNSTREAM if direction is Direction.UPSTREAM else Direction.UPSTREAM
+        return [
+            *self.owner.chain(direction),
+            *(t for t in self.owner.chain(other) if TOXIC_TYPES[t.type].http),
+        ]
+
+    def _links_of(self, toxic: Toxic) -> list[Link]:
+        if TOXIC_TYPES[toxic.type].http:
+            return list(self.links.values())
+        link = self.links.get(toxic.direction)
+        return [link] if link is not None else []
+
     def _make_stage(self, link: Link, toxic: Toxic) -> Stage:
         key = (self.owner.name, toxic.name, self.ordinal, link.direction.value)
         seeds = self.owner.seeds
         toxic_type = TOXIC_TYPES[toxic.type]
+        behaviour = toxic_type.behaviour
+        shared = None
+        if toxic_type.response_behaviour is not None and link.direction is Direction.DOWNSTREAM:
+            behaviour = toxic_type.response_behaviour
+        if toxic_type.shared is not None:
+            if toxic.name not in self.shared:
+                label = f"{toxic.type} {toxic.name!r} on proxy {self.owner.name}, connection "
+                self.shared[toxic.name] = toxic_type.shared(label + str(self.ordinal))
+            shared = self.shared[toxic.name]
         return Stage(
             link,
             toxic,
-            behaviour=toxic_type.behaviour,
+            behaviour=behaviour,
             roll=seeds.rng(*key, "toxicity").random(),
             rng=seeds.rng(*key, "behaviour"),
             capacity=toxic_type.buffer,
+            rolls_per_request=toxic_type.http,
+            shared=shared,
         )
 
     # -- what the proxy does to its connections --------------------------------------------------
     def add_toxic(self, toxic: Toxic) -> None:
-        link = self.links.get(toxic.direction)
-        if link is not None:
+        for link in self._links_of(toxic):
             link.add(toxic)
 
     def update_toxic(self, toxic: Toxic) -> None:
-        link = self.links.get(toxic.direction)
-        if link is not None:
+        for link in self._links_of(toxic):
             link.update(toxic)
 
     def remove_toxic(self, toxic: Toxic) -> None:
-        link = self.links.get(toxic.direction)
-        if link is not None:
-            link.remove(toxic.name, close_connection=TOXIC_TYPES[toxic.type].closes_on_removal)
+        closes = TOXIC_TYPES[toxic.type].closes_on_removal
+        for link in self._links_of(toxic):
+            link.remove(toxic.name, close_connection=closes)
+        self.shared.pop(toxic.name, None)
 
     def abort(self) -> None:
         """Drop both sockets now (the proxy was disabled or deleted)."""

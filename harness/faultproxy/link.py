@@ -109,7 +109,7 @@ class Link:
         if stage is None:
             return
         stage.toxic = toxic
-        if stage.closed:
+        if stage.closed or stage.rolls_per_request:
             return
         stage.cancel()
         stage.requeue_held()
@@ -125,7 +125,7 @@ class Link:
         stage.cancel()
         if stage.closed:
             carry: list[Item] = []
-        elif close_connection and stage.active:
+        elif (close_connection and stage.active) or stage.ends_on_removal:
             carry = [EOF]
         else:
             carry = [*stage.held, *stage.inbox]

@@ -74,7 +74,9 @@ def _proxy_fields(value: Any, defaults: dict[str, Any], struct: str, go_type: st
     return fields
 
 
-def _attributes(value: Any, toxic_type: ToxicType, base: dict[str, int]) -> dict[str, int]:
+def _attributes(
+    value: Any, toxic_type: ToxicType, base: dict[str, int | str]
+) -> dict[str, int | str]:
     go_type = f"toxics.{toxic_type.name.title().replace('_', '')}Toxic"
     if value is None:
         return dict(base)
@@ -87,15 +89,29 @@ def _attributes(value: Any, toxic_type: ToxicType, base: dict[str, int]) -> dict
     for key, kind in toxic_type.attributes:
         found, item = jsonio.lookup(value, key)
         if found and item is not None:
-            attributes[key] = jsonio.as_int64(item, f".attributes.{key}", kind)
+            where = f".attributes.{key}"
+            if kind == "string":
+                attributes[key] = jsonio.as_string(item, where)
+            else:
+                attributes[key] = jsonio.as_int64(item, where, kind)
     return attributes
+
+
+def _checked(toxic_type: ToxicType, values: dict[str, int | str]) -> dict[str, int | str]:
+    """The HTTP toxics' own limits (Toxiproxy's toxics take any value, as Toxiproxy does)."""
+    problem = toxic_type.validate(values) if toxic_type.validate is not None else None
+    if problem is not None:
+        raise ApiError(f"invalid {toxic_type.name} attributes: {problem}", 400)
+    return values
 
 
 class ProxyRegistry:
     """Every proxy of one server, by name. Runs on the server's event loop only."""
 
-    def __init__(self, seeds: SeedSource) -> None:
+    def __init__(self, seeds: SeedSource, *, http_toxics: bool = True) -> None:
         self.seeds = seeds
+        self.http_toxics = http_toxics
+        """False: only Toxiproxy's own toxic types, as a real Toxiproxy (``--toxiproxy-only``)."""
         self.proxies: dict[str, Proxy] = {}
         self._read_buffer = new_read_buffer()
 
@@ -261,7 +277,7 @@ class ProxyRegistry:
             raise ApiError(*INVALID_STREAM) from None
         toxic_name = fields["name"] or f"{fields['type']}_{fields['stream']}"
         toxic_type = TOXIC_TYPES.get(fields["type"])
-        if toxic_type is None:
+        if toxic_type is None or (toxic_type.http and not self.http_toxics):
             raise ApiError(*INVALID_TOXIC_TYPE)
         if proxy.find_toxic(toxic_name) is not None:
             raise ApiError(*TOXIC_EXISTS)
@@ -269,6 +285,7 @@ class ProxyRegistry:
             values = _attributes(attributes, toxic_type, toxic_type.defaults())
         except BodyError as exc:
             raise bad_body(exc) from None
+        _checked(toxic_type, values)
         toxic = Toxic(
             name=toxic_name,
             type=toxic_type.name,
@@ -296,6 +313,7 @@ class ProxyRegistry:
                 toxicity = jsonio.as_float32(item, ".toxicity")
         except BodyError as exc:
             raise bad_body(exc) from None
+        _checked(TOXIC_TYPES[toxic.type], values)
         updated = dataclasses.replace(toxic, attributes=freeze(values), toxicity=toxicity)
         proxy.update_toxic(updated)
         return updated.to_json()

@@ -38,11 +38,19 @@ def api_url(host: str, port: int) -> str:
 class FaultProxyServer:
     """The Toxiproxy-compatible API and every proxy it creates, on the running event loop."""
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, seed: int | None = None):
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        seed: int | None = None,
+        *,
+        http_toxics: bool = True,
+    ):
         self.host = host
         self.port = port
         self.seeds = SeedSource.create(seed)
-        self.registry = ProxyRegistry(self.seeds)
+        self.registry = ProxyRegistry(self.seeds, http_toxics=http_toxics)
+        """``http_toxics`` False: Toxiproxy's toxics only, as a real Toxiproxy serves."""
         self._runner: web.AppRunner | None = None
 
     @property
@@ -87,8 +95,15 @@ class EmbeddedFaultProxy:
     run in one process; each has its own proxies, seed and loop.
     """
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = 0, seed: int | None = None) -> None:
-        self._server = FaultProxyServer(host, port, seed)
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        seed: int | None = None,
+        *,
+        http_toxics: bool = True,
+    ) -> None:
+        self._server = FaultProxyServer(host, port, seed, http_toxics=http_toxics)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None

@@ -20,7 +20,7 @@ from harness.faultproxy.stream import Chunk, Direction, Endpoint, Item, Terminal
 
 log = logging.getLogger(__name__)
 
-Behaviour = Callable[["Stage", Mapping[str, int]], Coroutine[Any, Any, None]]
+Behaviour = Callable[["Stage", Mapping[str, Any]], Coroutine[Any, Any, None]]
 """A toxic's behaviour: a coroutine that takes, emits, drops and finishes items of its stage."""
 
 
@@ -34,7 +34,8 @@ class Toxic:
     """As the client wrote it (Toxiproxy echoes it back unchanged, e.g. "UPSTREAM")."""
     direction: Direction
     toxicity: float
-    attributes: Mapping[str, int]
+    attributes: Mapping[str, int | str]
+    """Whole numbers for Toxiproxy's toxics; the HTTP toxics also take text (a body)."""
 
     def to_json(self) -> dict[str, Any]:
         # Field order of Go's ToxicWrapper: attributes, name, type, stream, toxicity.
@@ -61,7 +62,7 @@ class StageLink(Protocol):
     def refresh_source(self) -> None: ...
 
 
-async def pass_through(stage: Stage, _attrs: Mapping[str, int]) -> None:
+async def pass_through(stage: Stage, _attrs: Mapping[str, Any]) -> None:
     """noop, and any toxic this connection's toxicity roll left out."""
     while True:
         item = await stage.take()
@@ -84,6 +85,8 @@ class Stage:
         roll: float,
         rng: random.Random,
         capacity: int,
+        rolls_per_request: bool = False,
+        shared: object | None = None,
     ) -> None:
         self.link = link
         self.toxic = toxic
@@ -93,6 +96,16 @@ class Stage:
         """This connection's uniform draw for the toxic: it acts while ``roll < toxicity``."""
         self.rng = rng
         self.capacity = capacity
+        self.rolls_per_request = rolls_per_request
+        """The HTTP toxics roll their toxicity per request, not per connection: their behaviour
+        always runs, and an update reaches it without a restart (it reads ``toxic`` afresh)."""
+        self.shared = shared
+        """State the toxic shares between its stages on one connection (an HTTP toxic's
+        request and response sides), None for a toxic on one link."""
+        self.ends_on_removal = False
+        """Set by a behaviour while what it holds cannot be handed on as it is (an HTTP toxic
+        owing the client an answer, or halfway through replacing a response): removing the
+        toxic then ends the stream instead."""
         self.state: dict[str, float] = {}
         """Per-connection state that outlives updates (bytes sent, bandwidth clock)."""
         self.inbox: deque[Item] = deque()
@@ -107,7 +120,7 @@ class Stage:
 
     @property
     def active(self) -> bool:
-        return self.roll < self.toxic.toxicity
+        return self.rolls_per_request or self.roll < self.toxic.toxicity
 
     # -- lifecycle (called by Link, synchronously) --------------------------------------------
     def start(self) -> None:
@@ -125,6 +138,13 @@ class Stage:
             return
         self.inbox.append(item)
         self.inbox_bytes += item_size(item)
+        waiter = self._item_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def wake(self) -> None:
+        """End a wait in :meth:`take_within` early (it returns None if nothing arrived): another
+        stage of the same toxic has news for this one."""
         waiter = self._item_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
+from harness.faultproxy.http import delay as http_delay
+from harness.faultproxy.http import drop_response as http_drop_response
+from harness.faultproxy.http import error as http_error
+from harness.faultproxy.http.exchange import HttpExchange, request_side, response_side
 from harness.faultproxy.stage import Behaviour, Stage, pass_through
 from harness.faultproxy.stream import EOF, RESET, Chunk, Item, Terminal
 
@@ -29,17 +34,35 @@ throughput: at 100 ms and 100 MB/s that is 10 MB in flight."""
 class ToxicType:
     name: str
     attributes: tuple[tuple[str, str], ...]
-    """(JSON name, Go type) in Go's field order."""
+    """(JSON name, Go type) in Go's field order; "string" for text."""
     behaviour: Behaviour
     buffer: int = SMALL_BUFFER
     closes_on_removal: bool = False
     """The timeout toxic: removing it closes the connections it held (Toxiproxy's Cleanup)."""
+    response_behaviour: Behaviour | None = None
+    """HTTP toxics act on both links of a connection, whatever their stream: ``behaviour`` on
+    the requests (upstream link), this on the responses (downstream link). None: the toxic sits
+    on its stream's link only, as all of Toxiproxy's do."""
+    shared: Callable[[str], object] | None = None
+    """Makes the state the toxic's stages on one connection share, from a label for the log."""
+    initial: Mapping[str, int | str] = field(default_factory=dict)
+    """Attribute values other than Toxiproxy's zero value when the request leaves them out."""
+    validate: Callable[[Mapping[str, Any]], str | None] | None = None
+    """The HTTP toxics check their attributes (the API answers 400 with the problem); Toxiproxy's
+    take any value, as Toxiproxy does."""
 
-    def defaults(self) -> dict[str, int]:
-        return {name: 0 for name, _ in self.attributes}
+    @property
+    def http(self) -> bool:
+        return self.response_behaviour is not None
+
+    def defaults(self) -> dict[str, int | str]:
+        zero: dict[str, int | str] = {
+            name: "" if kind == "string" else 0 for name, kind in self.attributes
+        }
+        return {**zero, **self.initial}
 
 
-def freeze(attributes: dict[str, int]) -> Mapping[str, int]:
+def freeze(attributes: dict[str, int | str]) -> Mapping[str, int | str]:
     return MappingProxyType(dict(attributes))
 
 
@@ -185,5 +208,18 @@ TOXIC_TYPES: dict[str, ToxicType] = {
             _slicer,
         ),
         ToxicType("limit_data", (("bytes", "int64"),), _limit_data),
+        *(
+            ToxicType(
+                toxic.NAME,
+                toxic.ATTRIBUTES,
+                request_side(toxic.decide),
+                response_behaviour=response_side,
+                shared=HttpExchange,
+                initial=toxic.DEFAULTS,
+                validate=toxic.validate,
+            )
+            for toxic in (http_error, http_drop_response, http_delay)
+        ),
     )
 }
+"""Every toxic type by name: Toxiproxy's, then the HTTP extension (harness.faultproxy.http)."""

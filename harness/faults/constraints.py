@@ -62,6 +62,12 @@ def _variation_within_average(a: Mapping[str, int]) -> str | None:
     return None
 
 
+EMBEDDED_ONLY: frozenset[str] = frozenset({"http_error", "http_drop_response", "http_delay"})
+"""The HTTP toxics, an extension of the embedded proxy (harness.faultproxy.http): a real
+Toxiproxy has no such toxic type (it answers 400 "invalid toxic type"), so the generator draws
+them only from a fault proxy that has them, and their ranges below are the embedded proxy's own
+checks (each toxic's ``validate``), not Toxiproxy's."""
+
 RANGES: dict[str, dict[str, Range]] = {
     "latency": {
         # latency.go: Latency, Jitter int64 milliseconds, turned into a time.Duration.
@@ -98,14 +104,36 @@ RANGES: dict[str, dict[str, Range]] = {
         # limit_data.go: Bytes int64; 0 closes on the first data (meaningful).
         "bytes": Range(0, INT64_MAX, "limit_data.go: int64"),
     },
+    # The HTTP toxics (EMBEDDED_ONLY): the embedded proxy's own checks, not Toxiproxy's.
+    "http_error": {
+        # http/error.py: the answer must be a final response (a 1xx is interim: the client
+        # would wait for another).
+        "status": Range(200, 599, "http/error.py: a final HTTP status"),
+    },
+    "http_drop_response": {
+        "status": Range(0, 599, "http/drop_response.py: 0 cuts, else a final HTTP status"),
+    },
+    "http_delay": {
+        "delay_ms": Range(0, 24 * 3600 * 1000, "http/delay.py: at most a day"),
+    },
 }
 """Per toxic kind, per attribute (our field names): the values Toxiproxy handles as documented."""
+
+
+def _cut_or_final_status(a: Mapping[str, int]) -> str | None:
+    # harness/faultproxy/http/drop_response.py: 0 cuts the connection, anything else must be a
+    # final status (a 1xx would leave the client waiting for the real answer for ever).
+    if a["status"] != 0 and a["status"] < 200:
+        return f"status must be 0 (cut the connection) or from 200 to 599, got {a['status']}"
+    return None
+
 
 CHECKS: dict[str, tuple[Check, ...]] = {
     "latency": (_jitter_within_latency,),
     "slicer": (_variation_within_average,),
+    "http_drop_response": (_cut_or_final_status,),
 }
-"""Rules that relate two attributes of one toxic."""
+"""Rules a range cannot say: two attributes of one toxic related, or a value with a gap."""
 
 TOXICITY = (0.0, 1.0)
 """toxics/toxic.go: Toxicity float32, rolled as rand.Float32() < toxicity per connection: values
@@ -114,7 +142,8 @@ outside [0, 1] mean "never" or "always" without saying so."""
 
 def problems(kind: str, attributes: Mapping[str, int]) -> list[str]:
     """Every way ``attributes`` (our field names, whole numbers) of a ``kind`` toxic break a real
-    Toxiproxy, one line each; empty when the toxic is safe."""
+    Toxiproxy (for an :data:`EMBEDDED_ONLY` kind: the embedded proxy), one line each; empty when
+    the toxic is safe."""
     found = []
     for name, allowed in RANGES.get(kind, {}).items():
         value = attributes[name]

@@ -13,6 +13,10 @@ Every toxic fault is also checked against what a real Toxiproxy accepts without 
 (``harness.faults.constraints``: a slicer's size_variation at most its average_size, a bandwidth
 rate of at least 1, a latency's jitter at most the latency, ...), so a fault that would crash a
 user's Toxiproxy cannot be built, drawn, preset or loaded from a scenario file.
+
+The HTTP faults (``http_error``, ``http_drop_response``, ``http_delay``) are toxics only the
+embedded proxy has (``NetworkFault.http``); they are also refused when they would make the
+checkers blame a correct service for what the proxy said in its place.
 """
 
 from __future__ import annotations
@@ -34,6 +38,17 @@ REPLICA_PATHS: frozenset[str] = frozenset({"store", "replica"})
 """The paths a cluster has once per replica; a fault on one may name the replica it hits."""
 MAX_REPLICAS = 16
 STREAMS: tuple[str, ...] = ("upstream", "downstream")
+
+
+MAX_BODY = 64 * 1024
+"""The longest ``body`` an http_error fault may carry (the embedded proxy's limit, in bytes)."""
+
+
+def _check_text(kind: str, name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise UsageError(f"{kind} fault: {name} must be text, got {type(value).__name__} {value!r}")
+    if len(value.encode("utf-8")) > MAX_BODY:
+        raise UsageError(f"{kind} fault: {name} must be at most {MAX_BODY} bytes of UTF-8")
 
 
 def _check_int(kind: str, name: str, value: object) -> None:
@@ -67,6 +82,11 @@ class NetworkFault:
                 "has no replica; name one on the store or replica path"
             )
 
+    @property
+    def http(self) -> bool:
+        """An HTTP toxic: only the embedded proxy has it (``constraints.EMBEDDED_ONLY``)."""
+        return self.kind in constraints.EMBEDDED_ONLY
+
     def to_json(self) -> dict[str, Any]:
         """Every field, ``replica`` only when set: a single target's faults read as before."""
         data: dict[str, Any] = {"kind": self.kind}
@@ -94,6 +114,9 @@ class ToxicFault(NetworkFault):
     attribute_names: ClassVar[Mapping[str, str]] = {}
     """Our field name -> Toxiproxy attribute name."""
 
+    text_attributes: ClassVar[frozenset[str]] = frozenset()
+    """Fields that are text, not whole numbers (an HTTP answer's body)."""
+
     stream: Stream = "downstream"
     toxicity: float = 1.0
 
@@ -112,10 +135,14 @@ class ToxicFault(NetworkFault):
             raise UsageError(f"{self.kind} fault: toxicity must be in [0, 1], got {toxicity}")
         object.__setattr__(self, "toxicity", float(toxicity))
         for name in self.attribute_names:
-            _check_int(self.kind, name, getattr(self, name))
-        problems = constraints.problems(
-            self.kind, {name: getattr(self, name) for name in self.attribute_names}
-        )
+            if name in self.text_attributes:
+                _check_text(self.kind, name, getattr(self, name))
+            else:
+                _check_int(self.kind, name, getattr(self, name))
+        numbers = {
+            n: getattr(self, n) for n in self.attribute_names if n not in self.text_attributes
+        }
+        problems = constraints.problems(self.kind, numbers)
         if problems:
             raise UsageError(f"{self.kind} fault: {problems[0]}")
 
@@ -125,7 +152,7 @@ class ToxicFault(NetworkFault):
         same path and stream replaces the earlier one, and ``heal`` finds it by name."""
         return f"{self.kind}_{self.stream}"
 
-    def attributes(self) -> dict[str, int]:
+    def attributes(self) -> dict[str, int | str]:
         """The toxic's attributes in Toxiproxy's names and units."""
         return {attr: getattr(self, name) for name, attr in self.attribute_names.items()}
 
@@ -207,6 +234,67 @@ class LimitDataFault(ToxicFault):
     bytes: int
 
 
+JUDGED_REFUSALS = {409: "limit_reached", 410: "sold_out"}
+"""Answers the checkers hold to the truth (no-false-limit, no-false-sold-out): a proxy that sent
+one in the service's place would make a correct service look like a liar."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpErrorFault(ToxicFault):
+    """Answer a share of requests with ``status`` (and ``body``) without forwarding them: a load
+    balancer's 503, a rate limiter's 429. The service never sees the request, so the answer is
+    honest whatever it says -- except a refusal the checkers judge for truth (409, 410), which
+    is refused here. An extension of the embedded proxy (harness.faultproxy.http)."""
+
+    kind: ClassVar[str] = "http_error"
+    toxic_type: ClassVar[str] = "http_error"
+    attribute_names: ClassVar[Mapping[str, str]] = {"status": "status", "body": "body"}
+    text_attributes: ClassVar[frozenset[str]] = frozenset({"body"})
+    status: int = 503
+    body: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.status in JUDGED_REFUSALS:
+            raise UsageError(
+                f"{self.kind} fault: status {self.status} ({JUDGED_REFUSALS[self.status]}) is a "
+                "refusal the checkers judge for truth; a proxy sending it would blame the service"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpDropResponseFault(ToxicFault):
+    """Forward the request, let the service do the work, then lose its answer: replaced by a
+    bodiless ``status`` response, or (0) by a cut connection -- the lost acknowledgement. The
+    harness reads a 4xx as "nothing was issued", which would be a lie here (the service did the
+    work), so a 4xx is refused. An extension of the embedded proxy."""
+
+    kind: ClassVar[str] = "http_drop_response"
+    toxic_type: ClassVar[str] = "http_drop_response"
+    attribute_names: ClassVar[Mapping[str, str]] = {"status": "status"}
+    status: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if 400 <= self.status < 500:
+            raise UsageError(
+                f"{self.kind} fault: status {self.status} would tell the client nothing was "
+                "issued after the service did the work; use 0 (cut) or a 5xx"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpDelayFault(ToxicFault):
+    """Hold a share of whole requests (stream upstream) or responses (downstream) ``delay_ms``:
+    some claims on a keep-alive connection slow, the others not. An extension of the embedded
+    proxy."""
+
+    kind: ClassVar[str] = "http_delay"
+    toxic_type: ClassVar[str] = "http_delay"
+    attribute_names: ClassVar[Mapping[str, str]] = {"delay_ms": "delay"}
+    delay_ms: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class DownFault(NetworkFault):
     """The path is down: the proxy is disabled (connections dropped, new ones refused)."""
@@ -224,6 +312,9 @@ FAULT_KINDS: dict[str, type[NetworkFault]] = {
         ResetPeerFault,
         SlicerFault,
         LimitDataFault,
+        HttpErrorFault,
+        HttpDropResponseFault,
+        HttpDelayFault,
         DownFault,
     )
 }

@@ -44,14 +44,59 @@ period). The order and the weights are the generator's; what each action does is
 vocabulary's."""
 
 
-def network_faults(paths: list[str]) -> st.SearchStrategy[NetworkFault]:
+def network_faults(paths: list[str], *, http: bool = False) -> st.SearchStrategy[NetworkFault]:
     """A network fault on one of ``paths``. Drawn as the JSON ``harness.faults`` reads, then
-    parsed, so what is drawn (and how it shrinks) is what it always was."""
-    return network_fault_json(paths).map(fault_from_json)
+    parsed, so what is drawn (and how it shrinks) is what it always was. ``http``: the fault
+    proxy has the embedded proxy's HTTP toxics, so they are drawn too (on the client path)."""
+    return network_fault_json(paths, http=http).map(fault_from_json)
 
 
-def network_fault_json(paths: list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    """A network fault as the JSON harness.faults reads (``fault_from_json``)."""
+HTTP_ERROR_ANSWERS: tuple[tuple[int, str], ...] = (
+    (503, ""),
+    (503, ""),
+    (429, '{"error": "overloaded"}'),
+    (503, '{"error": "overloaded"}'),
+)
+"""What http_error answers with: mostly a bare 503 (indeterminate to the checkers: a load
+balancer that gave up), sometimes a definite refusal (a rate limiter's 429 or 503 overloaded,
+true since the proxy never forwarded the claim)."""
+
+
+def http_fault_json() -> list[st.SearchStrategy[dict[str, Any]]]:
+    """The HTTP faults on the client path (the only path that speaks HTTP), as JSON, one
+    strategy per kind. Each is one a coupon service must survive: a refused claim, a lost
+    acknowledgement (the retry with the same key must not issue twice), a claim answered late."""
+    stream = st.sampled_from(["downstream", "upstream"])
+    toxicity = st.sampled_from([1.0, 0.5, 0.5])
+    base = {"path": st.just("client"), "stream": stream, "toxicity": toxicity}
+    return [
+        st.fixed_dictionaries(
+            {"kind": st.just("http_error"), **base, "answer": st.sampled_from(HTTP_ERROR_ANSWERS)}
+        ).map(_answer_fields),
+        st.fixed_dictionaries(
+            {"kind": st.just("http_drop_response"), **base, "status": st.sampled_from([0, 0, 502])}
+        ),
+        st.fixed_dictionaries(
+            {
+                "kind": st.just("http_delay"),
+                **base,
+                "delay_ms": st.sampled_from([100, 400, 1500]),  # 1500 > client timeout
+            }
+        ),
+    ]
+
+
+def _answer_fields(fault: dict[str, Any]) -> dict[str, Any]:
+    status, body = fault.pop("answer")
+    return {**fault, "status": status, "body": body}
+
+
+def network_fault_json(
+    paths: list[str], *, http: bool = False
+) -> st.SearchStrategy[dict[str, Any]]:
+    """A network fault as the JSON harness.faults reads (``fault_from_json``), every kind as
+    likely as another; the HTTP kinds only with ``http`` and a client path (without them the
+    strategy is exactly what it was before they existed, so seeded runs draw what they drew)."""
     path = st.sampled_from(sorted(paths))
     stream = st.sampled_from(["downstream", "upstream"])
     toxicity = st.sampled_from([1.0, 1.0, 1.0, 0.5])
@@ -85,6 +130,7 @@ def network_fault_json(paths: list[str]) -> st.SearchStrategy[dict[str, Any]]:
         toxic("limit_data", bytes=st.sampled_from([0, 64, 300])),
         toxic("slow_close", delay_ms=st.sampled_from([100, 1000])),
         st.fixed_dictionaries({"kind": st.just("down"), "path": path}),
+        *(http_fault_json() if http and "client" in paths else []),
     )
 
 

@@ -168,12 +168,15 @@ class SurgeDriver:
         self.skipped: list[str] = []
         self._done = asyncio.Event()
         self.gauge = DriverGauge(settings.clients)
+        self.phase = "the set-up (creating the campaign)"
+        """What the surge was doing, for the line of an infrastructure error that ends it."""
 
     # -- the whole surge
     async def run(self) -> SurgeRun:
         settings = self.settings
         await self.transport.open(settings.clients)
         await run_blocking(self._create)
+        self.phase = "the surge"
         loop = asyncio.get_running_loop()
         self.gauge = DriverGauge(settings.clients)
         watcher = asyncio.create_task(self.gauge.watch_loop())
@@ -204,9 +207,12 @@ class SurgeDriver:
                 await faults
         surge_seconds = loop.time() - t0
         driver = self.gauge.report(surge_seconds, self.progress.attempted)
+        self.phase = f"the heal after the surge ({surge_seconds:.1f}s in)"
         await run_blocking(self.nemesis.heal_all)
         await asyncio.sleep(SETTLE_AFTER_INFO if self.indeterminate else SETTLE)
+        self.phase = "the drain after the surge"
         await self._drain()
+        self.phase = "the final read"
         await run_blocking(self._read)
         return SurgeRun(
             campaign=self.campaign,
@@ -321,12 +327,16 @@ class SurgeDriver:
             if not await self._until(t0 + window.start):
                 self.skipped.extend(w.fault.name for w in schedule[n:])
                 return
+            self.phase = f"the surge (applying fault {window.fault.name})"
             await run_blocking(self.nemesis.apply, window.fault.apply)
+            self.phase = "the surge"
             self.applied.append(window.fault.name)
             self.progress.faults.append(window.fault.name)
             ended = await self._until(t0 + window.end)
             if window.fault.heal is not None:
+                self.phase = f"the surge (healing fault {window.fault.name})"
                 await run_blocking(self.nemesis.apply, window.fault.heal)
+                self.phase = "the surge"
             if not ended:
                 self.skipped.extend(w.fault.name for w in schedule[n + 1 :])
                 return

@@ -31,9 +31,15 @@ NETWORK_PRESETS: dict[str, dict[str, Any]] = {
     "limit_data": {"kind": "limit_data", "bytes": 300},
     "slow_close": {"kind": "slow_close", "delay_ms": 1000},
     "down": {"kind": "down"},
+    # the embedded proxy's HTTP toxics, on half the claims: refused unforwarded (a load
+    # balancer's bare 503), answered and then lost (the lost acknowledgement), held half a second
+    "http_error": {"kind": "http_error", "status": 503, "toxicity": 0.5},
+    "http_drop_response": {"kind": "http_drop_response", "status": 0, "toxicity": 0.5},
+    "http_delay": {"kind": "http_delay", "delay_ms": 500, "toxicity": 0.5},
 }
 """The network faults (harness.faults kinds) a surge accepts by name, with moderate settings:
-strong enough to make answers late, lost or refused, short of stopping every claim."""
+strong enough to make answers late, lost or refused, short of stopping every claim. The HTTP
+ones need the embedded proxy and act on the client path only."""
 
 PROCESS_FAULTS: tuple[ProcessAction, ...] = tuple(
     a for a in ProcessAction if a.effect in (Effect.DOWN, Effect.FROZEN, Effect.BLIP)
@@ -99,6 +105,8 @@ def parse_fault(text: str) -> SurgeFault:
     if path not in PATHS:
         raise UsageError(f"--fault {text}: path must be one of {', '.join(PATHS)}")
     fault = fault_from_json({**NETWORK_PRESETS[name], "path": path, "replica": replica})
+    if fault.http and path != "client":
+        raise UsageError(f"--fault {text}: an HTTP fault acts on the client path only")
     return SurgeFault(text, NetworkFaultStep(fault), Heal(path), False)
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from harness.checkers import CheckReport, check_history
 from harness.client import CampaignSpec
-from harness.engine.deployment import DeployConfig, deploy, is_url
-from harness.errors import UsageError
+from harness.engine.deployment import DeployConfig, Deployment, deploy, is_url
+from harness.errors import InfrastructureError, UsageError
+from harness.faults.client import without_http_toxics
 from harness.history import History
 from harness.scenario.steps import NetworkFaultStep
 from harness.surge.claimers import ClaimTransport
@@ -104,6 +105,62 @@ def check_faults_supported(settings: SurgeSettings, options: SurgeOptions) -> No
             )
 
 
+class SurgeAborted(InfrastructureError):
+    """An infrastructure error that ended a surge after it started (a fault proxy or a target
+    that died mid-surge): exit code 3 with its one line, and ``report`` (report.json, verdict
+    ``error``) and the target's ``logs`` for the command to write."""
+
+    def __init__(self, error: InfrastructureError, report: dict[str, Any], logs: str) -> None:
+        super().__init__(error.message)
+        self.report = report
+        self.logs = logs
+
+
+def _logs_if_any(deployment: Deployment) -> str:
+    """The target's last log lines, best effort: the infrastructure is failing already."""
+    try:
+        return deployment.logs(80)
+    except Exception:  # noqa: BLE001 - a report without logs beats no report
+        return ""
+
+
+def _aborted_report_json(
+    settings: SurgeSettings, target: str, options: SurgeOptions, elapsed: float, error: str
+) -> dict[str, Any]:
+    """report.json of a surge an infrastructure error ended: the shape of a finished one
+    (:func:`surge_report_json`), verdict ``error``, the error's line, no invariant decided."""
+    return {
+        "mode": "surge",
+        "verdict": "error",
+        "error": error,
+        "target": target,
+        "runtime": options.runtime,
+        "profile": "surge",
+        "seed": settings.seed,
+        "budget_s": settings.duration,
+        "elapsed_s": round(elapsed, 3),
+        "violations": [],
+        "invariants": [],
+        "scenario": None,
+        "history": str(options.history_path) if options.history_path else None,
+        "reproduced": None,
+        "stats": {},
+    }
+
+
+def _check_http_faults(settings: SurgeSettings, deployment: Deployment) -> None:
+    """An HTTP fault asked for on a fault proxy without HTTP toxics (a real Toxiproxy) is a
+    usage error, found once the proxy is there to be asked and before the surge begins."""
+    for fault in settings.parsed_faults():
+        apply = fault.apply
+        if isinstance(apply, NetworkFaultStep) and apply.fault.http:
+            if not deployment.faults.http_toxics():
+                raise UsageError(
+                    f"--fault {fault.name}: {without_http_toxics(deployment.faults.api_url)}"
+                )
+            return
+
+
 def execute_surge(
     settings: SurgeSettings,
     options: SurgeOptions,
@@ -129,6 +186,7 @@ def execute_surge(
         f"surge-{secrets.token_hex(4)}", settings.stock, settings.per_user_limit
     )
     with deploy(config) as deployment:
+        _check_http_faults(settings, deployment)
         if announce is not None:
             announce(deployment.name)
         history = History(
@@ -138,9 +196,17 @@ def execute_surge(
         nemesis = deployment.nemesis(history)
         transport = ClaimTransport(deployment.adapter_factory, settings.client_timeout)
         control = deployment.adapter_factory()
+        driver = SurgeDriver(settings, campaign, history, transport, control, nemesis, progress)
         try:
-            driver = SurgeDriver(settings, campaign, history, transport, control, nemesis, progress)
             surge = asyncio.run(_run(driver, transport))
+        except InfrastructureError as exc:
+            # raised out of the deployment, so everything it started is stopped before the
+            # command writes the report
+            error = deployment.faults.blame(exc, driver.phase)
+            aborted = _aborted_report_json(
+                settings, deployment.name, options, time.monotonic() - started, error.message
+            )
+            raise SurgeAborted(error, aborted, _logs_if_any(deployment)) from None
         finally:  # deploy's teardown stops the target, frozen or not, and removes the proxies
             control.close()
             history.close()

@@ -11,6 +11,9 @@ from harness.faults import (
     FAULT_KINDS,
     BandwidthFault,
     DownFault,
+    HttpDelayFault,
+    HttpDropResponseFault,
+    HttpErrorFault,
     LatencyFault,
     LimitDataFault,
     ResetPeerFault,
@@ -29,6 +32,9 @@ EXAMPLES = [
     SlicerFault(average_size=8, size_variation=4, delay_us=500),
     LimitDataFault(bytes=64),
     DownFault(path="store"),
+    HttpErrorFault(status=429, body='{"error": "overloaded"}', toxicity=0.5),
+    HttpDropResponseFault(status=0),
+    HttpDelayFault(stream="upstream", delay_ms=300),
 ]
 
 
@@ -99,3 +105,20 @@ def test_bad_faults_are_one_line_usage_errors(data, message):
 def test_direct_construction_is_validated_too():
     with pytest.raises(UsageError, match="rate_kbps must be >= 0"):
         BandwidthFault(rate_kbps=-1)
+
+
+def test_http_faults_json_and_toxic_mapping():
+    fault = fault_from_json({"kind": "http_error", "path": "client", "status": 429})
+    assert fault.to_json() == {
+        "kind": "http_error",
+        "path": "client",
+        "stream": "downstream",
+        "toxicity": 1.0,
+        "status": 429,
+        "body": "",
+    }
+    assert fault.http and not LatencyFault(latency_ms=1).http and not DownFault().http
+    assert fault.attributes() == {"status": 429, "body": ""}
+    assert HttpDropResponseFault().attributes() == {"status": 0}
+    assert HttpDelayFault(delay_ms=5).attributes() == {"delay": 5}
+    assert HttpDelayFault(delay_ms=5).toxic_name == "http_delay_downstream"

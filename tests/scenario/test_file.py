@@ -128,7 +128,7 @@ def test_saved_scenarios_load_typed_and_write_the_same_json(path):
             assert isinstance(step.fault, NetworkFault)
             assert original["fault"].items() <= written["fault"].items()
             defaults = {k: v for k, v in written["fault"].items() if k not in original["fault"]}
-            assert defaults.keys() <= {"stream", "toxicity", "jitter_ms"}, defaults
+            assert defaults.keys() <= {"stream", "toxicity", "jitter_ms", "body"}, defaults
             assert step_from_json(written) == step
             continue
         if isinstance(step, ProcessFault):
