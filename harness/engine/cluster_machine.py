@@ -53,7 +53,7 @@ class ClusterChaosMachine(ChaosMachine):
     @precondition(lambda self: bool(self.paths))
     @rule(data=st.data())
     def network_fault(self, data: st.DataObject) -> None:
-        fault = data.draw(gen.network_fault_json(self.paths), label="fault")
+        fault = data.draw(gen.network_fault_json(self.paths, http=self.http_faults), label="fault")
         if fault["path"] in REPLICA_PATHS:
             fault["replica"] = data.draw(self.replica_choice(), label="replica")
         self.execute(NetworkFaultStep(fault_from_json(fault)))
