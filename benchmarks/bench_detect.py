@@ -5,7 +5,9 @@
 For every seeded-bug target (``coupon-chaos targets --json``, kind ``seeded-bug``) and every seed
 0..N-1, runs exactly what a user runs,
 
-    coupon-chaos run --target NAME --seed S --budget 60 --report DIR
+    coupon-chaos run --target NAME --seed S --budget 60 --report DIR [--replicas N]
+
+(``--replicas`` for the bugs only a cluster shows: the target's ``needs_replicas``)
 
 (a fresh DIR each time, so no saved scenario is replayed first), and reads DIR/report.json: its
 ``stats.time_to_first_failure_s`` (wall seconds from the start of the run, deploying the target
@@ -49,6 +51,18 @@ class Run:
     error: str = ""
 
 
+def replicas_needed() -> dict[str, int]:
+    """Target name -> the replicas its bug needs (``coupon-chaos targets --json``)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "harness", "targets", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {t["name"]: int(t.get("needs_replicas", 1)) for t in json.loads(out.stdout)}
+
+
 def seeded_bug_targets() -> list[str]:
     out = subprocess.run(
         [sys.executable, "-m", "harness", "targets", "--json"],
@@ -60,7 +74,7 @@ def seeded_bug_targets() -> list[str]:
     return [t["name"] for t in json.loads(out.stdout) if t.get("kind") == "seeded-bug"]
 
 
-def run_once(target: str, seed: int, budget: float, keep: Path | None) -> Run:
+def run_once(target: str, seed: int, budget: float, keep: Path | None, replicas: int = 1) -> Run:
     with tempfile.TemporaryDirectory(prefix=f"detect-{target}-{seed}-") as tmp:
         report_dir = (keep / f"{target}-seed{seed}") if keep else Path(tmp) / "report"
         command = [
@@ -76,6 +90,7 @@ def run_once(target: str, seed: int, budget: float, keep: Path | None) -> Run:
             f"{budget:g}",
             "--report",
             str(report_dir),
+            *(["--replicas", str(replicas)] if replicas > 1 else []),
         ]
         started = time.perf_counter()
         try:
@@ -124,9 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     results: dict[str, list[Run]] = {}
+    needed = replicas_needed()
     for target in targets:
         for seed in seeds:
-            run = run_once(target, seed, args.budget, args.keep)
+            run = run_once(target, seed, args.budget, args.keep, needed.get(target, 1))
             results.setdefault(target, []).append(run)
             found = "not found" if run.found_s is None else f"found at {run.found_s:.1f} s"
             print(

@@ -157,9 +157,10 @@ _TARGETS: tuple[TargetInfo, ...] = (
     ),
     _bug(
         "degrade-to-sold-out",
-        (Invariant.NO_FALSE_SOLD_OUT,),
+        (Invariant.NO_FALSE_SOLD_OUT, Invariant.IDEMPOTENCY),
         "a circuit breaker around the store whose fallback answers 410 sold_out: while the store "
-        "is slow or failing claims are told the stock is gone; it is issued after recovery",
+        "is slow or failing claims are told the stock is gone (a repeat of a granted key too); "
+        "it is issued after recovery",
         store="redis",
     ),
     _bug(

@@ -23,10 +23,15 @@ def cli_argv(*args: object) -> list[str]:
 
 
 def run_cli(
-    *args: object, timeout: float, cwd: Path | None = None
+    *args: object, timeout: float, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        cli_argv(*args), capture_output=True, text=True, timeout=timeout, cwd=cwd, env=cli_env()
+        cli_argv(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env if env is not None else cli_env(),
     )
 
 

@@ -22,6 +22,7 @@ import pytest
 
 from harness.catalog import CATALOG
 from harness.runtime import store_available
+from harness.runtime.balancer import balancer_available
 
 REQUIRE_STORES = "COUPON_CHAOS_REQUIRE_STORES"
 REQUIRE_DOCKER = "COUPON_CHAOS_REQUIRE_DOCKER"
@@ -63,7 +64,7 @@ _PROBES: dict[Tool, Callable[[], tuple[bool, str]]] = {
     Tool.REDIS: lambda: store_available("redis"),
     Tool.POSTGRES: lambda: store_available("postgres"),
     Tool.CHROMIUM: lambda: _which("chromium", "chromium-browser"),
-    Tool.HAPROXY: lambda: _which("haproxy"),
+    Tool.HAPROXY: balancer_available,
     Tool.COMPOSE: _compose,
 }
 
@@ -120,15 +121,18 @@ def store_of(target: str) -> list[Tool]:
 
 
 def scenario_needs(path: Path) -> list[Tool]:
-    """The tools a scenario file's target needs (none for a URL or an unreadable file: the
-    replay itself reports those)."""
+    """The tools a scenario file's target needs: its store, and HAProxy for several replicas
+    (none for a URL or an unreadable file: the replay itself reports those)."""
     import json
 
     try:
-        target = json.loads(path.read_text()).get("target")
+        data = json.loads(path.read_text())
+        target, replicas = data.get("target"), data.get("replicas", 1)
     except (OSError, ValueError, AttributeError):
         return []
-    return store_of(target) if target in CATALOG else []
+    if target not in CATALOG:
+        return []
+    return [*store_of(target), *([Tool.HAPROXY] if replicas != 1 else [])]
 
 
 def target_param(target: str, *marks: Any) -> Any:

@@ -52,6 +52,8 @@ class Answer:
 
     status: int
     body: bytes
+    replica: str | None = None
+    """The optional ``X-Replica`` header of protocol v1: which replica answered."""
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -185,7 +187,8 @@ class BoundedHttp:
                 body += chunk
                 if len(body) > max_bytes:
                     raise BodyTooLarge(max_bytes)
-            return Answer(response.status_code, bytes(body))
+            replica = response.headers.get("x-replica")
+            return Answer(response.status_code, bytes(body), replica[:64] if replica else None)
 
     def close(self) -> None:
         self._client.close()

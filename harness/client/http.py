@@ -14,6 +14,7 @@ Every call has a total deadline (connect, send and the whole answer; see
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 from urllib.parse import quote
@@ -159,7 +160,10 @@ class HttpClaimAdapter(ClaimAdapter):
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=str(exc))
         except httpx.HTTPError as exc:
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=repr(exc))
-        return classify_claim_response(response.status, response.body)
+        outcome = classify_claim_response(response.status, response.body)
+        if response.replica is not None:
+            outcome = dataclasses.replace(outcome, replica=response.replica)
+        return outcome
 
     def get_campaign(self, campaign_id: str) -> CampaignState:
         response = self._call("GET", self.campaign_path(campaign_id))

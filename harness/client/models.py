@@ -94,6 +94,8 @@ class ClaimOutcome:
     coupon_code: str | None = None
     status: int | None = None
     detail: str = field(default="", compare=False)
+    replica: str | None = field(default=None, compare=False)
+    """Which replica answered, if the service says (``X-Replica``): evidence, never judged."""
 
     @property
     def granted(self) -> bool:
@@ -107,4 +109,6 @@ class ClaimOutcome:
             out["status"] = self.status
         if self.detail:
             out["detail"] = self.detail
+        if self.replica is not None:
+            out["replica"] = self.replica
         return out

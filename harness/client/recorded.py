@@ -37,6 +37,8 @@ class RecordedClient:
             extra["status"] = outcome.status
         if outcome.detail:
             extra["detail"] = outcome.detail[:300]
+        if outcome.replica is not None:
+            extra["replica"] = outcome.replica  # evidence only: no checker reads it
         self.history.complete(invoke, _OP_TYPE[outcome.type], value, extra)
         return outcome
 

@@ -263,8 +263,11 @@ def _write_reports(outcome: SurgeOutcome, directory: Path) -> Path:
     write_atomic(path, json.dumps(surge_report_json(outcome), indent=2) + "\n")
     summary = surge_json(outcome)
     write_atomic(directory / "surge.json", json.dumps(summary, indent=2) + "\n")
-    if not outcome.report.valid and outcome.logs:
-        write_atomic(directory / "target.log", outcome.logs)
+    if not outcome.report.valid:
+        if outcome.logs:
+            write_atomic(directory / "target.log", outcome.logs)
+        for name, text in outcome.artifacts.items():
+            write_atomic(directory / name, text)
     html = _write_html(outcome, directory, summary)
     if html is not None:
         print(f"html: {html}")

@@ -189,6 +189,12 @@ def deploy(config: DeployConfig) -> Iterator[Deployment]:
 
         load_adapter(config.adapter)
     check_replicas(config.replicas, config.target, config.runtime)
+    if config.replicas > 1 and config.runtime == "local":
+        from harness.runtime.balancer import balancer_available
+
+        ok, why = balancer_available()
+        if not ok:
+            raise InfrastructureError(why)  # before anything starts: exit 3, one line
 
     with ExitStack() as stack:
         workdir = config.workdir
@@ -222,6 +228,7 @@ def _external(config: DeployConfig, faults: FaultProxy, workdir: Path) -> Deploy
         if not probe.health():
             raise InfrastructureError(f"target {config.target} is unreachable (GET /health failed)")
     paths = {"client"}
+    replicas = 0
     existing = faults.find_proxy(port=port) if config.toxiproxy_url else None
     if existing is not None:
         # The target URL is itself a proxy of this server (a docker-compose stack): fault that
@@ -232,10 +239,14 @@ def _external(config: DeployConfig, faults: FaultProxy, workdir: Path) -> Deploy
             listen = str(store["listen"]).rpartition(":")
             faults.adopt_proxy("store", store["name"], listen[0], int(listen[2]))
             paths.add("store")
+        replicas = _adopt_replica_proxies(faults, str(existing["name"]))
+        if replicas:
+            paths |= {"replica", "store"}
     else:
         endpoint = faults.create_proxy("client", upstream=f"{parts.hostname}:{port}")
     client_url = f"http://{endpoint.host}:{endpoint.port}{parts.path.rstrip('/')}"
     return Deployment(
+        replicas=max(1, replicas),
         name=config.target,
         client_url=client_url,
         direct_url=config.target,
@@ -245,6 +256,29 @@ def _external(config: DeployConfig, faults: FaultProxy, workdir: Path) -> Deploy
         workdir=workdir,
         adapter_factory=_factory(client_url, config),
     )
+
+
+def _adopt_replica_proxies(faults: FaultProxy, name: str) -> int:
+    """A stack whose service runs as replicas names each replica's proxies ``NAME-replica-rI``
+    (balancer -> replica) and ``NAME-store-rI`` (replica -> store): drive those too, so the
+    network faults of a run hit one replica at a time. Returns how many replicas were found."""
+    from harness.faults.client import replica_path
+    from harness.faults.model import MAX_REPLICAS
+
+    found = 0
+    for i in range(MAX_REPLICAS):
+        proxies = {
+            path: faults.find_proxy(name=f"{name}-{replica_path(path, i)}")
+            for path in ("replica", "store")
+        }
+        if proxies["replica"] is None:
+            break
+        for path, proxy in proxies.items():
+            if proxy is not None:
+                host, _, port = str(proxy["listen"]).rpartition(":")
+                faults.adopt_proxy(replica_path(path, i), str(proxy["name"]), host, int(port))
+        found += 1
+    return found if found > 1 else 0
 
 
 def _local(config: DeployConfig, faults: FaultProxy, workdir: Path, stack: ExitStack) -> Deployment:

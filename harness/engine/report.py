@@ -44,12 +44,16 @@ def report_json(outcome: RunOutcome) -> dict[str, Any]:
 
 
 def write_report(outcome: RunOutcome, directory: Path) -> Path:
-    """Write ``directory/report.json`` (and ``target.log`` when the run failed or ended on an
-    infrastructure error); return the JSON's path."""
+    """Write ``directory/report.json`` (and ``target.log``, and on a cluster ``haproxy.cfg`` and
+    ``haproxy.log``, when the run failed or ended on an infrastructure error); return the JSON's
+    path."""
     path = directory / "report.json"
     write_atomic(path, json.dumps(report_json(outcome), indent=2) + "\n")
-    if outcome.verdict in ("fail", "error") and outcome.logs:
-        write_atomic(directory / "target.log", outcome.logs)
+    if outcome.verdict in ("fail", "error"):
+        if outcome.logs:
+            write_atomic(directory / "target.log", outcome.logs)
+        for name, text in outcome.artifacts.items():
+            write_atomic(directory / name, text)
     return path
 
 

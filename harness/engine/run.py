@@ -116,6 +116,8 @@ class RunOutcome:
     history_path: Path | None = None
     reproduced: tuple[int, int] | None = None
     logs: str = ""
+    artifacts: dict[str, str] = field(default_factory=dict)
+    """More files for a failed run's report folder: a cluster's haproxy.cfg and haproxy.log."""
     error: str | None = None
     """Verdict ``error``: the infrastructure error that ended the run after it started (a fault
     proxy or a target that died mid-run); no invariant was decided."""
@@ -290,6 +292,10 @@ def _outcome(
     rest.setdefault("elapsed", 0.0)
     rest.setdefault("invariants", [])
     rest.setdefault("stats", {})
+    try:
+        rest.setdefault("artifacts", deployment.artifacts())
+    except OSError:  # a report without the balancer's files beats no report
+        rest.setdefault("artifacts", {})
     return RunOutcome(
         verdict=verdict,
         target=deployment.name,

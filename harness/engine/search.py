@@ -33,6 +33,8 @@ class SearchStats:
     outcomes: Counter[str] = field(default_factory=Counter)
     """Claim completions by type (ok, fail, info)."""
     faults: Counter[str] = field(default_factory=Counter)
+    faults_by_replica: Counter[str] = field(default_factory=Counter)
+    """Nemesis actions that named one replica of a cluster, by replica (``r1``)."""
     examples_to_first_failure: int | None = None
     """How many examples had run when the first violation was found (that one included)."""
     first_failure_at: float | None = None
@@ -44,6 +46,8 @@ class SearchStats:
             if op.type is OpType.INVOKE:
                 if op.process == "nemesis":
                     self.faults[op.value.get("kind") or op.value.get("action") or op.f] += 1
+                    if isinstance(op.value.get("replica"), int):
+                        self.faults_by_replica[f"r{op.value['replica']}"] += 1
                 continue
             if op.f in ("claim", "drain"):
                 self.outcomes[str(op.type)] += 1
@@ -55,6 +59,7 @@ class SearchStats:
             "claims_by_type": dict(self.outcomes),
             "claims_by_reason": dict(self.claims),
             "faults": dict(self.faults),
+            "faults_by_replica": dict(self.faults_by_replica),
             "examples_to_first_failure": self.examples_to_first_failure,
         }
 

@@ -36,11 +36,15 @@ class FaultWindow:
     path: str | None = None
     """The network path, None for process faults."""
     instant: bool = False
+    replica: int | None = None
+    """On a cluster, the replica the fault hit (None: every replica, or the single target)."""
 
     @property
     def label(self) -> str:
-        """``latency@client`` for a network fault, the action for a process one."""
-        return f"{self.what}@{self.path}" if self.path is not None else self.what
+        """``latency@client`` for a network fault, the action for a process one; `` r1`` after
+        it when one replica of a cluster was hit."""
+        what = f"{self.what}@{self.path}" if self.path is not None else self.what
+        return what if self.replica is None else f"{what} r{self.replica}"
 
 
 def network_lane(path: str) -> str:
@@ -60,12 +64,13 @@ class FaultWindows:
     def observe(self, f: str, value: Mapping[str, Any], at: int) -> None:
         """One nemesis completion that is not a ``fail``: its function, its value, and when it
         was invoked."""
+        replica = value.get("replica")
+        replica = replica if isinstance(replica, int) and not isinstance(replica, bool) else None
         if f == OpFunction.FAULT:
             path = str(value.get("path", "client"))
-            self._start(
-                None,
-                FaultWindow(network_lane(path), str(value.get("kind", "fault")), at, path=path),
-            )
+            kind = str(value.get("kind", "fault"))
+            window = FaultWindow(network_lane(path), kind, at, path=path, replica=replica)
+            self._start(None, window)
         elif f == OpFunction.HEAL:
             path = str(value.get("path", "all"))
             self._close(at, lambda effect, w: effect is None and path in ("all", w.path))
@@ -75,12 +80,21 @@ class FaultWindows:
             except ValueError:
                 return  # not ours to draw; the checkers do not read it either
             ends = action.ends
-            self._close(at, lambda effect, w: effect in ends)
+
+            def hit(w: FaultWindow) -> bool:  # the same replica, or every one
+                return replica is None or w.replica is None or w.replica == replica
+
+            self._close(at, lambda effect, w: effect in ends and hit(w))
             if action.lasts:
-                if not any(effect is action.effect for effect, _ in self._open):
-                    self._start(action.effect, FaultWindow(PROCESS_LANE, action.value, at))
+                if not any(
+                    effect is action.effect and w.replica == replica for effect, w in self._open
+                ):
+                    window = FaultWindow(PROCESS_LANE, action.value, at, replica=replica)
+                    self._start(action.effect, window)
             elif action.effect is Effect.BLIP:
-                self.windows.append(FaultWindow(PROCESS_LANE, action.value, at, at, instant=True))
+                self.windows.append(
+                    FaultWindow(PROCESS_LANE, action.value, at, at, instant=True, replica=replica)
+                )
 
     def finish(self, end: int) -> list[FaultWindow]:
         """Every window, those still open closed at ``end``, in the order they began."""

@@ -40,7 +40,12 @@ _REASON_CLASS = {
 OUTCOMES: tuple[str, ...] = ("ok", "fail", "info")
 """Completion types of a claim, the latency histogram's stacks."""
 
-LANES: tuple[str, ...] = (network_lane("client"), network_lane("store"), PROCESS_LANE)
+LANES: tuple[str, ...] = (
+    network_lane("client"),
+    network_lane("replica"),
+    network_lane("store"),
+    PROCESS_LANE,
+)
 """Where a fault hits; each lane is shaded in its own colour on the timeline."""
 
 _CLAIM_FUNCTIONS = frozenset({"claim", "drain"})
@@ -109,7 +114,7 @@ def digest_history(path: Path, wanted: Iterable[int] = ()) -> HistoryDigest:
                 digest.malformed += 1
     for window in faults.finish(digest.end_time):
         if window.instant:
-            digest.blips.append((window.start, window.what))
+            digest.blips.append((window.start, window.label))
         else:
             digest.windows.append(window)
     return digest

@@ -23,7 +23,12 @@ from harness.report_html.digest import CLASSES, LANES, OUTCOMES, HistoryDigest, 
 
 CLASS_COLORS = ("#2e7d32", "#8d6e63", "#1565c0", "#f9a825", "#c62828", "#6a1b9a", "#757575")
 OUTCOME_COLORS = ("#2e7d32", "#ef6c00", "#7b1fa2")
-LANE_COLORS = {"client network": "#ff9800", "store network": "#03a9f4", "process": "#e91e63"}
+LANE_COLORS = {
+    "client network": "#ff9800",
+    "replica network": "#8bc34a",
+    "store network": "#03a9f4",
+    "process": "#e91e63",
+}
 MAX_TIMELINE_BUCKETS = 120
 """Answer bars per timeline: enough to see a surge's shape, few enough to read."""
 SHADE_RESOLUTION = 1000
@@ -67,6 +72,22 @@ def _empty(ax: Axes, text: str) -> None:
     )
 
 
+def _mark_replicas(ax: Axes, digest: HistoryDigest) -> None:
+    """On a cluster, which replica each fault hit: ``r1`` at the window's start, in its lane's
+    colour (the replica is a number, so no string of the history reaches the chart)."""
+    marked = [w for w in digest.windows if w.replica is not None][:MAX_MARKS]
+    for n, window in enumerate(marked):
+        ax.text(
+            window.start / 1e9,
+            0.97 - 0.06 * (n % 4),
+            f"r{int(window.replica or 0)}",
+            transform=ax.get_xaxis_transform(),
+            fontsize=8,
+            color=LANE_COLORS.get(window.lane, "#555"),
+            va="top",
+        )
+
+
 def _shade_faults(ax: Axes, digest: HistoryDigest, end: int, legend: bool) -> None:
     """Each lane's fault windows as one broken bar across the axes' height."""
     grid = SHADE_RESOLUTION
@@ -98,6 +119,7 @@ def _shade_faults(ax: Axes, digest: HistoryDigest, end: int, legend: bool) -> No
             linewidth=0,
             label=(f"{lane} fault" if lane != "process" else "process down") if legend else None,
         )
+    _mark_replicas(ax, digest)
     for n, (at, _action) in enumerate(digest.blips[:MAX_MARKS]):
         ax.axvline(
             at / 1e9,

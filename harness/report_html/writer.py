@@ -127,6 +127,6 @@ def _from_digest(page: PageInput, digest: HistoryDigest, history_path: Path | No
         ]
     page.faults_total = len(digest.windows)
     page.faults = [
-        (w.lane, w.what, f"{w.start / 1e9:.3f}", f"{(w.end or digest.end_time) / 1e9:.3f}")
+        (w.lane, w.label, f"{w.start / 1e9:.3f}", f"{(w.end or digest.end_time) / 1e9:.3f}")
         for w in digest.windows[:MAX_FAULT_ROWS]
     ]

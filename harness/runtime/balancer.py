@@ -14,6 +14,7 @@ process) and the Docker runtime (a container) run the same balancer.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -30,9 +31,16 @@ SERVER_TIMEOUT_S = 30
 INSTALL_HINT = "haproxy not found: install Debian's haproxy package (apt-get install haproxy)"
 
 
+HAPROXY_ENV = "COUPON_CHAOS_HAPROXY"
+"""Path of the haproxy binary to run, where it is not on PATH (or /usr/sbin)."""
+
+
 def haproxy_binary() -> str | None:
+    chosen = os.environ.get(HAPROXY_ENV)
+    if chosen:
+        return chosen if os.access(chosen, os.X_OK) and Path(chosen).is_file() else None
     return shutil.which("haproxy") or (
-        "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
+        "/usr/sbin/haproxy" if os.access("/usr/sbin/haproxy", os.X_OK) else None
     )
 
 

@@ -8,7 +8,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,8 @@ class SurgeOutcome:
     elapsed: float
     fast_path: bool
     logs: str = ""
+    artifacts: dict[str, str] = field(default_factory=dict)
+    """A cluster's haproxy.cfg and haproxy.log, kept beside a failed surge's report."""
 
     @property
     def verdict(self) -> str:
@@ -211,6 +213,7 @@ def execute_surge(
             control.close()
             history.close()
         logs = deployment.logs(80)
+        artifacts = deployment.artifacts()
     report = check_history(history)
     metrics = compute_metrics(history.ops)
     return SurgeOutcome(
@@ -225,6 +228,7 @@ def execute_surge(
         elapsed=time.monotonic() - started,
         fast_path=transport.fast,
         logs=logs,
+        artifacts=artifacts,
     )
 
 

@@ -39,3 +39,21 @@ def test_ready_made_chaos_test_fails_on_a_seeded_bug(pytester: pytest.Pytester) 
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*no-over-issuance*", "*scenario:*"])
+
+
+@pytest.mark.slow
+@pytest.mark.requires("haproxy", "redis")
+def test_chaos_replicas_runs_the_ready_made_test_on_a_cluster(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_user=USER_TEST
+        + """
+
+def test_the_deployment_is_a_cluster(chaos_deployment):
+    assert chaos_deployment.replicas == 2 and len(chaos_deployment.targets) == 2
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "--chaos-target", "reference-redis", "--chaos-replicas", "2", "--chaos-budget", "8",
+        "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=3)

@@ -26,7 +26,10 @@ soonest in benchmarks/results/bench_detect-5seeds.log (2.7-5.5 s; seed 1, used b
 timing, which is what the benchmark measures over every seed."""
 
 REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
-SEEDED = [name for name, info in CATALOG.items() if info.kind == "seeded-bug"]
+SEEDED = [
+    name for name, info in CATALOG.items() if info.kind == "seeded-bug" and info.needs_replicas == 1
+]
+"""The bugs one process shows; the cluster-only ones: tests/engine/test_cluster_e2e.py."""
 
 
 def cli(*args: object) -> subprocess.CompletedProcess[str]:

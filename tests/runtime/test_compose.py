@@ -36,9 +36,29 @@ def test_compose_file_is_valid(files: list[str]) -> None:
     result = compose(*files, "config")
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    for service in ("toxiproxy", "redis", "postgres", "reference-sqlite", "reference-redis"):
+    for service in (
+        "toxiproxy", "redis", "postgres", "reference-sqlite", "reference-redis",
+        "cluster-r0", "cluster-r1", "cluster-r2", "cluster-balancer",
+    ):  # fmt: skip
         assert f"  {service}:" in text
     assert "127.0.0.1:8474" in text or "host_ip: 127.0.0.1" in text
+
+
+def test_the_stacks_balancer_config_is_the_runtimes() -> None:
+    """docker/compose/haproxy.cfg is what the runtimes generate for three replicas behind the
+    stack's proxies, so the stack and ``--replicas`` run the same balancer."""
+    from harness.runtime.balancer import haproxy_config
+
+    text = (ROOT / "docker/compose/haproxy.cfg").read_text()
+    body = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
+    servers = [(f"r{i}", f"toxiproxy:{16100 + i}") for i in range(3)]
+    assert body == haproxy_config("0.0.0.0:8080", servers)
+    proxies = {
+        p["name"]: p for p in json.loads((ROOT / "docker/compose/toxiproxy.json").read_text())
+    }
+    for i in range(3):
+        assert proxies[f"cluster-replica-r{i}"]["listen"] == f"0.0.0.0:{16100 + i}"
+        assert proxies[f"cluster-store-r{i}"]["upstream"] == "postgres:5432"
 
 
 @pytest.fixture
@@ -89,6 +109,29 @@ def test_a_run_against_the_offline_stack_uses_its_proxies(
     proxies = httpx.get("http://127.0.0.1:8474/proxies", trust_env=False).json()
     assert set(proxies) == {
         "reference-sqlite", "reference-redis", "reference-postgres",
-        "reference-redis-store", "reference-postgres-store",
+        "reference-redis-store", "reference-postgres-store", "cluster",
+        *(f"cluster-{path}-r{i}" for path in ("replica", "store") for i in range(3)),
     }  # fmt: skip
+    assert all(p["toxics"] == [] and p["enabled"] for p in proxies.values())
+
+
+@pytest.mark.docker
+def test_a_run_against_the_replicated_stack_passes(offline_stack: str, tmp_path: Path) -> None:
+    target = "http://127.0.0.1:18084"  # three PostgreSQL replicas behind HAProxy
+    _wait_healthy(target)
+    seen = {httpx.get(f"{target}/health", trust_env=False).headers["x-replica"] for _ in range(9)}
+    assert seen == {"r0", "r1", "r2"}
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "harness", "run", "--runtime", "external",
+            "--target", target, "--toxiproxy", "http://127.0.0.1:8474",
+            "--seed", "2", "--budget", "15", "--report", str(tmp_path),
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["verdict"] == "pass"
+    assert report["stats"]["faults_by_replica"], report["stats"]  # one replica's paths faulted
+    proxies = httpx.get("http://127.0.0.1:8474/proxies", trust_env=False).json()
     assert all(p["toxics"] == [] and p["enabled"] for p in proxies.values())

@@ -222,6 +222,40 @@ def test_lost_ack_bug_is_caught_through_a_container_kill(tmp_path: Path, images:
     assert "VIOLATED" in replay.stdout
 
 
+def test_a_cluster_in_docker_balances_and_freezes_one_replica(images: Any) -> None:
+    """Two replica containers behind an HAProxy container, each behind its own proxies in the
+    fault proxy container: the balancer reaches both, and ``docker pause`` of one replica takes
+    it out while the other keeps answering."""
+    from harness.engine.deployment import DeployConfig, deploy
+    from harness.history import History
+    from harness.scenario.steps import ProcessAction, ProcessFault
+
+    with deploy(DeployConfig(target="reference-redis", runtime="docker", replicas=2)) as d:
+        assert d.replicas == 2 and d.balancer is not None
+        seen = {httpx.get(f"{d.client_url}/health", trust_env=False).headers["x-replica"]
+                for _ in range(6)}  # fmt: skip
+        assert seen == {"r0", "r1"}
+        nemesis = d.nemesis(History())
+        nemesis.apply(ProcessFault(ProcessAction.PAUSE, 0))
+        d.targets[0].container.reload()
+        assert d.targets[0].container.status == "paused"
+        time.sleep(1.0)  # two failed health checks: r0 is out
+        answers = {httpx.get(f"{d.client_url}/health", timeout=2, trust_env=False).headers.get(
+            "x-replica") for _ in range(6)}  # fmt: skip
+        assert answers == {"r1"}
+        nemesis.heal_all()
+        assert "server r1 " in d.artifacts()["haproxy.cfg"]
+
+
+def test_the_lease_bug_is_caught_in_docker_by_pausing_one_replica_container(images: Any) -> None:
+    """The saved scenario freezes replica 0's container (docker pause) in the middle of a burst;
+    replica 1 waits out the lease and sells the rest; replica 0 wakes and oversells."""
+    path = SCENARIOS / "bug-lease-lock-no-fencing-paused-holder.json"
+    replay = cli("replay", path, "--runtime", "docker", "--repeat", "3")
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert "VIOLATED no-over-issuance" in replay.stdout
+
+
 def test_sigint_mid_run_leaves_no_labelled_resource(images: Any, docker_client: Any) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "--runtime", "docker", "--budget", "120"],

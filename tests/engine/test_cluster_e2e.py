@@ -1,0 +1,208 @@
+"""Clusters end to end, as a user runs them: ``coupon-chaos run --replicas N`` against replicas
+behind HAProxy, with faults on one replica.
+
+Each cluster-only seeded bug is caught with two replicas; the two in-process mistakes pass with
+one replica under the same budget and seed (both halves: the bug really needs the cluster); the
+references pass with three replicas under per-replica faults; bad input is one line; and nothing
+the run started outlives it, however it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from clirun import assert_one_line, cli_env, run_cli, start_cli
+from needs import target_param
+
+from harness.catalog import CATALOG
+from harness.scenario import load_scenario
+from harness.scenario.steps import Burst, NetworkFaultStep, ProcessFault
+
+CLUSTER_BUGS = [name for name, info in CATALOG.items() if info.needs_replicas > 1]
+IN_PROCESS = ["bug-local-lock", "bug-local-idempotency-cache"]
+"""The two mistakes that are right inside one process (the lease bug is wrong in one process
+too, under a store fault that outlasts its lease)."""
+BUDGET = 25
+DETECT_SEED = {
+    "bug-local-lock": 3,
+    "bug-local-idempotency-cache": 3,
+    "bug-lease-lock-no-fencing": 4,
+}
+"""Of seeds 0-4 in benchmarks/results/bench_detect-cluster.log, one that found each soon."""
+
+haproxy = pytest.mark.requires("haproxy", "redis")
+
+
+def cli(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, timeout=600, env=env)
+
+
+@pytest.mark.slow
+@haproxy
+@pytest.mark.parametrize("target", CLUSTER_BUGS)
+def test_a_cluster_bug_is_caught_with_two_replicas_and_replays(target: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = cli(
+        "run", "--target", target, "--replicas", 2, "--budget", BUDGET * 2,
+        "--seed", DETECT_SEED[target], "--shrink", 0, "--confirm", 2, "--report", out,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    found = {v["invariant"] for v in report["violations"]}
+    declared = {str(i) for i in CATALOG[target].violates}
+    assert found & declared, f"{target} declares {declared}, the run found {found}"
+    assert "server r1 " in (out / "haproxy.cfg").read_text()  # the balancer's files are kept
+    scenario = load_scenario(Path(report["scenario"]))
+    assert scenario.replicas == 2
+    replayed = cli("replay", report["scenario"], "--repeat", 2)
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+
+
+@pytest.mark.slow
+@haproxy
+@pytest.mark.parametrize("target", IN_PROCESS)
+def test_an_in_process_mistake_passes_on_one_replica(target: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = cli(
+        "run", "--target", target, "--budget", BUDGET, "--seed", DETECT_SEED[target],
+        "--report", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["stats"]["examples"] >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "target",
+    [
+        target_param("reference-redis", pytest.mark.requires("haproxy")),
+        target_param("reference-postgres", pytest.mark.requires("haproxy")),
+    ],
+)
+def test_a_reference_with_three_replicas_passes_per_replica_faults(
+    target: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = cli(
+        "run", "--target", target, "--replicas", 3, "--budget", 15, "--seed", 1,
+        "--report", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "pass" and report["stats"]["examples"] >= 2
+    assert report["stats"]["claims_by_type"].get("ok", 0) > 0
+    assert len(report["stats"]["faults_by_replica"]) >= 2  # faults hit single replicas
+
+
+@haproxy
+def test_a_saved_scenario_with_per_replica_steps_replays_on_the_same_topology() -> None:
+    path = Path(__file__).parents[1] / "scenarios" / "bug-lease-lock-no-fencing-paused-holder.json"
+    scenario = load_scenario(path)
+    assert scenario.replicas == 2
+    bursts = [s for s in scenario.steps if isinstance(s, Burst) and s.during is not None]
+    assert bursts and all(isinstance(b.during, ProcessFault) for b in bursts)
+    assert any(b.during is not None and b.during.replica is not None for b in bursts)
+    assert any(
+        isinstance(s, NetworkFaultStep | ProcessFault)
+        and (s.fault.replica if isinstance(s, NetworkFaultStep) else s.replica) is not None
+        for s in scenario.steps
+    )
+    result = cli("replay", path, "--repeat", 3)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "violated in" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--replicas", "0"], "--replicas: must be a whole number from 1 to 16"),
+        (["--replicas", "-2"], "--replicas: must be a whole number from 1 to 16"),
+        (["--replicas", "17"], "--replicas: must be a whole number from 1 to 16"),
+        (["--replicas", "two"], "--replicas: must be a whole number from 1 to 16"),
+        (["--replicas", "2", "--target", "reference-sqlite"], "cannot run replicas"),
+        (
+            ["--replicas", "2", "--runtime", "external", "--target", "http://127.0.0.1:9"],
+            "point --target at its load balancer",
+        ),
+    ],
+)
+def test_bad_replicas_are_one_line_and_exit_2(args: list[str], words: str) -> None:
+    target = [] if "--target" in args else ["--target", "reference-redis"]
+    for command in ("run", "surge"):
+        result = cli(command, *target, *args, "--budget" if command == "run" else "--duration", 1)
+        assert_one_line(result, 2, words)
+
+
+@pytest.mark.requires("redis")
+def test_haproxy_missing_is_one_line_naming_the_package_and_exit_3(tmp_path: Path) -> None:
+    env = {**cli_env(), "COUPON_CHAOS_HAPROXY": str(tmp_path / "no-haproxy-here")}
+    result = cli("run", "--target", "reference-redis", "--replicas", "2", "--budget", 1, env=env)
+    assert_one_line(result, 3, "install Debian's haproxy package")
+
+
+def _children(pid: int) -> set[int]:
+    """Every live descendant of ``pid``, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@haproxy
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["term", "int"])
+def test_a_signal_leaves_no_replica_balancer_or_proxy_behind(signum: int) -> None:
+    proc = start_cli("run", "--target", "reference-redis", "--replicas", "2", "--budget", 60)
+    started: set[int] = set()
+    names: set[str] = set()
+    deadline = time.monotonic() + 60
+    try:
+        while not {"haproxy", "targets.service"} <= names:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, f"the cluster never came up: {names}"
+            started = _children(proc.pid)
+            names = set()
+            for pid in started:
+                try:
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                except OSError:
+                    continue
+                names |= {n for n in ("haproxy", "targets.service") if n.encode() in cmdline}
+            time.sleep(0.1)
+        time.sleep(1.0)  # mid-search
+        started = _children(proc.pid)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum], stderr
+    assert "Traceback" not in stderr
+    time.sleep(0.5)
+    left = [pid for pid in started if _alive(pid)]
+    assert not left, [Path(f"/proc/{p}/cmdline").read_bytes() for p in left if _alive(p)]
