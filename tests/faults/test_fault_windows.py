@@ -101,3 +101,20 @@ def test_the_fold_takes_events_one_at_a_time_as_a_streaming_reader_does():
     folded.observe("process", {"action": "no-such-action"}, 6)  # ignored, not fatal
     folded.observe("heal", {"path": "all"}, 7)  # a heal does not start a process
     assert [(w.what, w.start, w.end) for w in folded.finish(9)] == [("kill", 5, 9)]
+
+
+def test_a_clusters_faults_keep_the_replica_they_hit():
+    ev = Nemesis()
+    ev("fault", {"kind": "latency", "path": "store", "replica": 1}, 1 * S)
+    ev("process", {"action": "pause", "replica": 0}, 2 * S)
+    ev("process", {"action": "pause", "replica": 1}, 3 * S)  # another replica: its own window
+    ev("process", {"action": "resume", "replica": 0}, 4 * S)  # ends replica 0's pause only
+    ev("process", {"action": "restart", "replica": 2}, 5 * S)
+    ev("heal", {"path": "store"}, 6 * S)
+    ev("process", {"action": "resume"}, 7 * S)  # no replica: every replica
+    assert spans(fault_windows(ev.ops)) == [
+        ("store network", "latency@store r1", 1, 6),
+        ("process", "pause r0", 2, 4),
+        ("process", "pause r1", 3, 7),
+        ("process", "restart r2", 5, 5),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -148,3 +149,29 @@ def test_missing_binaries_are_one_clear_line(runtime: LocalRuntime, monkeypatch)
         with pytest.raises(StoreUnavailable) as err:
             runtime.start_store(kind)
         assert package in err.value.message and "\n" not in err.value.message
+
+
+@pytest.mark.requires("redis", "haproxy")
+@pytest.mark.parametrize("ending", ["success", "failure"])
+def test_a_cluster_deployment_leaves_nothing_behind(ending: str) -> None:
+    """Replicas, the balancer, the store and the proxies go, whether the run ends well or not."""
+    from harness.engine.deployment import DeployConfig, deploy
+
+    pids: list[int] = []
+    proxies: list[str] = []
+    expected = pytest.raises(RuntimeError) if ending == "failure" else contextlib.nullcontext()
+    with expected, deploy(DeployConfig(target="reference-redis", replicas=2)) as d:
+        assert d.balancer is not None
+        pids = [t.pid for t in d.targets] + [d.balancer.proc.pid]  # type: ignore[attr-defined]
+        d.targets[1].pause()  # a frozen replica must be stopped too
+        proxies = [e.name for e in d.faults.endpoints.values()]
+        assert len(proxies) == 5  # client, and replica + store of each replica
+        api = d.faults.api_url
+        if ending == "failure":
+            raise RuntimeError("the run broke")
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pids and not any(alive(p) for p in pids)
+    with pytest.raises(httpx.HTTPError):  # the embedded proxy went with the run
+        httpx.get(f"{api}/proxies", timeout=1, trust_env=False)
