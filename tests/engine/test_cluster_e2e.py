@@ -121,6 +121,28 @@ def test_a_saved_scenario_keeps_the_topology_and_the_replica_of_each_step() -> N
     assert again.steps == scenario.steps and again.replicas == 2
 
 
+@pytest.mark.slow
+@pytest.mark.requires("haproxy", "redis")
+def test_a_surge_on_a_cluster_freezes_one_replica_and_keeps_the_invariants(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    result = cli(
+        "surge", "--target", "reference-redis", "--replicas", 2, "--clients", 60,
+        "--users", 600, "--stock", 400, "--ramp", 0.2, "--duration", 3, "--fault", "pause@r1",
+        "--client-timeout", 1, "--seed", 2, "--report", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    windows = json.loads((out / "surge.json").read_text())["metrics"]["fault_windows"]
+    assert [w["fault"] for w in windows] == ["pause r1"]
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    paused = [op["value"] for op in history if op.get("f") == "process"]
+    assert {"action": "pause", "replica": 1} in paused and {
+        "action": "resume",
+        "replica": 1,
+    } in paused
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
