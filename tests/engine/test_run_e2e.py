@@ -24,8 +24,8 @@ DETECT_SEED = {"bug-retry-reissue": 1, "bug-weak-codes": 2, "bug-degrade-to-sold
 soonest in benchmarks/results/bench_detect-5seeds.log (2.7-5.5 s; seed 1, used before, took up to
 35 s for the races). bug-degrade-to-sold-out: seed 4 (14.5 s, replayed 2/2) since HTTP faults
 joined the draws; seeds 0 and 3 now find a refusal carried over from the previous example (its
-breaker still open), which does not replay. A fixed seed fixes the examples drawn; whether a race hits still depends on
-timing, which is what the benchmark measures over every seed."""
+breaker still open), which does not replay. A fixed seed fixes the examples drawn; whether a
+race hits still depends on timing, which is what the benchmark measures over every seed."""
 
 REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
 SEEDED = [
