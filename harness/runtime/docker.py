@@ -233,9 +233,21 @@ class DockerTarget(TargetHandle):
                 self.container.stop(timeout=max(1, round(grace)))
 
     def pause(self) -> None:
+        from docker.errors import APIError
+
         with _engine(f"pause {self.container.name}"):
-            if _status(self.container) == "running":
-                self.container.pause()
+            for attempt in range(3):
+                if _status(self.container) != "running":
+                    return
+                try:
+                    self.container.pause()
+                    return
+                except APIError as exc:
+                    # the cgroup freezer can fail to settle on a busy machine ("unable to
+                    # freeze"): it left the container running, so asking again is safe
+                    if "unable to freeze" not in str(exc) or attempt == 2:
+                        raise
+                    time.sleep(0.2)
 
     def resume(self) -> None:
         with _engine(f"unpause {self.container.name}"):
