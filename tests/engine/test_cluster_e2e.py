@@ -54,7 +54,7 @@ def test_a_cluster_bug_is_caught_with_two_replicas_and_replays(target: str, tmp_
     result = cli(
         "run", "--target", target, "--replicas", 2, "--budget", BUDGET * (3 if race else 1),
         "--seed", DETECT_SEED[target], "--shrink", 0, "--minimize", 0,
-        "--confirm", 3 if race else 1, "--report", out,
+        "--confirm", 2 if race else 1, "--report", out,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads((out / "report.json").read_text())
@@ -64,7 +64,7 @@ def test_a_cluster_bug_is_caught_with_two_replicas_and_replays(target: str, tmp_
     assert "server r1 " in (out / "haproxy.cfg").read_text()  # the balancer's files are kept
     scenario = load_scenario(Path(report["scenario"]))
     assert scenario.replicas == 2
-    replayed = cli("replay", report["scenario"], "--repeat", 4 if race else 2)
+    replayed = cli("replay", report["scenario"], "--repeat", 3 if race else 2)
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
 
 
