@@ -247,15 +247,6 @@ def test_a_cluster_in_docker_balances_and_freezes_one_replica(images: Any) -> No
         assert "server r1 " in d.artifacts()["haproxy.cfg"]
 
 
-def test_the_lease_bug_is_caught_in_docker_by_pausing_one_replica_container(images: Any) -> None:
-    """The saved scenario freezes replica 0's container (docker pause) in the middle of a burst;
-    replica 1 waits out the lease and sells the rest; replica 0 wakes and oversells."""
-    path = SCENARIOS / "bug-lease-lock-no-fencing-paused-holder.json"
-    replay = cli("replay", path, "--runtime", "docker", "--repeat", "3")
-    assert replay.returncode == 1, replay.stdout + replay.stderr
-    assert "VIOLATED no-over-issuance" in replay.stdout
-
-
 def test_sigint_mid_run_leaves_no_labelled_resource(images: Any, docker_client: Any) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "--runtime", "docker", "--budget", "120"],

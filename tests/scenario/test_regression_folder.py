@@ -19,7 +19,13 @@ def test_the_folder_covers_every_seeded_bug():
     from harness.scenario import load_scenario
 
     targets = {load_scenario(p).target for p in FOLDER.glob("*.json")}
-    seeded = {name for name, info in CATALOG.items() if info.kind == "seeded-bug"}
+    # the lease bug's saved scenario replays only some of the time under load: it is kept in
+    # tests/scenarios-timing/ and held to its directed test (tests/targets/test_cluster_bugs.py)
+    seeded = {
+        name
+        for name, info in CATALOG.items()
+        if info.kind == "seeded-bug" and name != "bug-lease-lock-no-fencing"
+    }
     assert seeded <= targets, f"no scenario for {sorted(seeded - targets)}"
     assert "reference-sqlite" in targets
 
