@@ -145,6 +145,13 @@ class Deployment:
         before anything runs: a scenario saved on another runtime, or by hand."""
         check_steps(self.nemesis(History()), steps, source)
 
+    def logs_if_any(self, tail: int = 80) -> str:
+        """The last log lines, best effort, for a run the infrastructure is failing already."""
+        try:
+            return self.logs(tail)
+        except Exception:  # noqa: BLE001 - a report without logs beats no report
+            return ""
+
     def logs(self, tail: int = 50) -> str:
         if self.all_logs is not None:
             return self.all_logs(tail)

@@ -150,14 +150,6 @@ class RunAborted(InfrastructureError):
         self.outcome = outcome
 
 
-def _logs_if_any(deployment: Deployment) -> str:
-    """The target's last log lines, best effort: the infrastructure is failing already."""
-    try:
-        return deployment.logs(80)
-    except Exception:  # noqa: BLE001 - a report without logs beats no report
-        return ""
-
-
 def execute_run(
     options: RunOptions,
     progress: Callable[[SearchContext], None] | None = None,
@@ -239,7 +231,7 @@ def execute_run(
                 seed,
                 budget,
                 elapsed=time.monotonic() - started,
-                logs=_logs_if_any(deployment),
+                logs=deployment.logs_if_any(),
                 error=exc.message,
             )
             raise RunAborted(exc, outcome) from None

@@ -118,14 +118,6 @@ class SurgeAborted(InfrastructureError):
         self.logs = logs
 
 
-def _logs_if_any(deployment: Deployment) -> str:
-    """The target's last log lines, best effort: the infrastructure is failing already."""
-    try:
-        return deployment.logs(80)
-    except Exception:  # noqa: BLE001 - a report without logs beats no report
-        return ""
-
-
 def _aborted_report_json(
     settings: SurgeSettings, target: str, options: SurgeOptions, elapsed: float, error: str
 ) -> dict[str, Any]:
@@ -208,7 +200,7 @@ def execute_surge(
             aborted = _aborted_report_json(
                 settings, deployment.name, options, time.monotonic() - started, error.message
             )
-            raise SurgeAborted(error, aborted, _logs_if_any(deployment)) from None
+            raise SurgeAborted(error, aborted, deployment.logs_if_any()) from None
         finally:  # deploy's teardown stops the target, frozen or not, and removes the proxies
             control.close()
             history.close()
