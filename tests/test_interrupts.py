@@ -55,7 +55,11 @@ def test_a_swallowed_signal_is_raised_again_without_noise(name: str, code: int) 
 
 
 def test_nothing_received_nothing_raised() -> None:
-    script = "from harness.interrupts import install, raise_if_swallowed\ninstall()\nraise_if_swallowed()"
+    script = (
+        "from harness.interrupts import install, raise_if_swallowed\n"
+        "install()\n"
+        "raise_if_swallowed()"
+    )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, env=cli_env()
     )
