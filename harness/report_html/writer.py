@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ def write_html_report(
     settings: dict[str, Any],
     metrics: dict[str, Any] | None = None,
     title: str,
+    charts: Sequence[Chart] = (),
 ) -> Path:
     """Write ``directory/report.html`` and return its path.
 
@@ -45,7 +46,9 @@ def write_html_report(
     million-op surge history is fine); ``None`` when none was kept, and the page says so.
     ``check_report`` supplies the verdict and the violations, whose proving operations are looked
     up in the history by index. ``settings`` (campaign and run settings) and ``metrics`` are shown
-    as tables. The file is written to a temporary name and renamed, so a reader never sees half.
+    as tables. ``charts`` (the probe's and the capacity search's, drawn from their own numbers)
+    come before the history's. The file is written to a temporary name and renamed, so a reader
+    never sees half.
     """
     proving = {str(v.invariant): proving_ops(v.evidence) for v in check_report.violations}
     wanted = {i for indices in proving.values() for i in indices}
@@ -63,7 +66,7 @@ def write_html_report(
         check_report=check_report,
         settings=settings,
         metrics=metrics,
-        charts=[],
+        charts=list(charts),
         proving=proving,
         ops={},
         notes=notes,
