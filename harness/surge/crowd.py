@@ -16,22 +16,17 @@ on that client, one at a time, as a Jepsen process requires.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import resource
-from dataclasses import asdict, dataclass
-from enum import StrEnum
-from typing import Any
+from dataclasses import dataclass
 
 from harness.client import ClaimOutcome, OutcomeType, Reason
-from harness.errors import UsageError
 from harness.history import History, OpFunction
-from harness.surge.arrivals import ArrivalShape
 from harness.surge.attempts import OP_TYPE, backoff_delay, recorded_claim, retryable
 from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress
 from harness.surge.metrics import answer_class
-from harness.surge.plan import SurgeSettings
+from harness.surge.openplan import Impatience, OpenLoopPlan, default_procs
 from harness.surge.selfcheck import DriverGauge, DriverReport
 from harness.surge.timeline import TimelinePart, TimelineRecorder
 
@@ -41,21 +36,7 @@ YIELD_EVERY = 32
 """A driver that is behind starts this many arrivals at most before letting answers in."""
 MAX_IN_FLIGHT = 10_000
 
-
-class Impatience(StrEnum):
-    """What a user does after giving up on a request (patience ran out) or seeing an error."""
-
-    NONE = "none"
-    """Nothing: the logical claim ends there."""
-    SAME_KEY = "same-key"
-    """Retries with the same idempotency key after an exponential backoff with jitter."""
-    REFRESH = "refresh"
-    """Presses the button again at once: a new request, same key (the retry storm)."""
-
-
-def default_procs() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0))
+__all__ = ["Crowd", "CrowdPart", "Impatience", "OpenLoopPlan", "default_procs", "in_flight_cap"]
 
 
 def in_flight_cap(procs: int) -> int:
@@ -66,83 +47,6 @@ def in_flight_cap(procs: int) -> int:
     if soft == resource.RLIM_INFINITY:
         return MAX_IN_FLIGHT
     return max(16, min(MAX_IN_FLIGHT, (soft - 256) // max(1, procs)))
-
-
-@dataclass(frozen=True)
-class OpenLoopPlan:
-    """What an open-loop surge does (``surge --arrivals``; docs/surge.md, "Open-loop crowd")."""
-
-    shape: ArrivalShape
-    duration: float = 10.0
-    """Arrivals are planned over this many seconds; answers in flight at its end still count."""
-    patience: float = 2.0
-    """Seconds a user waits for an answer before giving up (recorded as info / timeout)."""
-    impatience: Impatience = Impatience.NONE
-    max_attempts: int = 3
-    """Requests one user makes for one claim under same-key or refresh, the first included."""
-    users: int = 1000
-    stock: int = 500
-    per_user_limit: int = 1
-    seed: int = 0
-    procs: int | None = None
-    """Driver processes (None: :func:`default_procs`)."""
-    backoff: float = 0.05
-    backoff_cap: float = 1.0
-    client_timeout: float = 2.0
-    """The harness's own calls: creating the campaign, the drain, the final read."""
-    drain_workers: int = 16
-
-    @property
-    def process_count(self) -> int:
-        return self.procs if self.procs is not None else default_procs()
-
-    def validate(self) -> None:
-        """Every bad value is one UsageError line naming the option, the syntax and an example."""
-        if not 0 < self.patience <= 600:
-            raise UsageError(
-                f"--patience must be a number of seconds more than 0 and at most 600, e.g. "
-                f"--patience 1.5, got {self.patience}"
-            )
-        if not 0 < self.duration <= 24 * 3600:
-            raise UsageError(
-                f"--duration must be a positive number of seconds, got {self.duration}"
-            )
-        procs = self.process_count
-        if isinstance(procs, bool) or not isinstance(procs, int) or not 1 <= procs <= 64:
-            raise UsageError(
-                f"--procs must be a whole number from 1 to 64, e.g. --procs 2, got {procs}"
-            )
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
-            raise UsageError(
-                f"--max-attempts must be a whole number from 1 to 100, e.g. --max-attempts 3, "
-                f"got {attempts}"
-            )
-        self.common().validate()
-
-    def common(self) -> SurgeSettings:
-        """The settings the open loop shares with the closed one (campaign, users, the drain),
-        for the parts of :class:`harness.surge.driver.SurgeDriver` it reuses."""
-        return SurgeSettings(
-            clients=self.drain_workers,
-            users=self.users,
-            stock=self.stock,
-            per_user_limit=self.per_user_limit,
-            ramp=0.0,
-            duration=self.duration,
-            seed=self.seed,
-            client_timeout=self.client_timeout,
-            backoff=self.backoff,
-            backoff_cap=self.backoff_cap,
-            drain_workers=self.drain_workers,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["shape"] = self.shape.text
-        data["impatience"] = str(self.impatience)
-        data["procs"] = self.process_count
-        return data
 
 
 @dataclass

@@ -59,6 +59,8 @@ class Progress:
     attempted: int = 0
     answers: Counter[str] = field(default_factory=Counter)
     faults: list[str] = field(default_factory=list)
+    crowd: str = ""
+    """An open-loop surge's description for the line (empty: the closed loop's clients)."""
 
 
 @dataclass

@@ -33,9 +33,10 @@ from harness.history.merge import merge_ops
 from harness.nemesis import Nemesis, compose
 from harness.surge.blocking import run_blocking
 from harness.surge.claimers import ClaimTransport
-from harness.surge.crowd import Crowd, CrowdPart, OpenLoopPlan
+from harness.surge.crowd import Crowd, CrowdPart
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
-from harness.surge.plan import FaultWindow
+from harness.surge.openplan import OpenLoopPlan
+from harness.surge.plan import FaultWindow, SurgeSettings
 from harness.surge.selfcheck import DriverReport
 from harness.surge.timeline import Timeline, merge_parts
 
@@ -61,6 +62,16 @@ class CrowdTarget:
             cls = load_adapter(self.adapter)
         url = self.url
         return lambda: cls(url, timeout=timeout)
+
+
+class OpenLoopAborted(InfrastructureError):
+    """An infrastructure error that ended an open-loop surge, with what the surge was doing
+    (``phase``, for the line that blames the fault proxy or the target)."""
+
+    def __init__(self, error: InfrastructureError, phase: str) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.phase = phase
 
 
 @dataclass
@@ -96,6 +107,7 @@ def run_open_loop(
     it once per surge. Raises InfrastructureError (the target or a driver process failed) and
     UsageError (a bad plan)."""
     plan.validate()
+    common_settings(plan).validate()
     if faults and nemesis is None:
         raise ValueError("fault windows need a nemesis to apply them")
     spec = campaign or CampaignSpec(
@@ -111,7 +123,10 @@ def run_open_loop(
     driver = OpenLoopDriver(plan, target, spec, history, transport, control, injector, progress)
     driver.schedule = list(faults)
     try:
-        surge = asyncio.run(_run(driver, transport))
+        try:
+            surge = asyncio.run(_run(driver, transport))
+        except InfrastructureError as exc:
+            raise OpenLoopAborted(exc, driver.phase) from None
         history.close()
         if driver.part_files:
             history = driver.merged(meta)
@@ -122,6 +137,24 @@ def run_open_loop(
         history.close()
         driver.cleanup()
     return OpenLoopResult(plan, history, driver.timeline, surge, transport.fast)
+
+
+def common_settings(plan: OpenLoopPlan) -> SurgeSettings:
+    """The settings the open loop shares with the closed one (campaign, users, the drain), for
+    the parts of :class:`harness.surge.driver.SurgeDriver` it reuses."""
+    return SurgeSettings(
+        clients=plan.drain_workers,
+        users=plan.users,
+        stock=plan.stock,
+        per_user_limit=plan.per_user_limit,
+        ramp=0.0,
+        duration=plan.duration,
+        seed=plan.seed,
+        client_timeout=plan.client_timeout,
+        backoff=plan.backoff,
+        backoff_cap=plan.backoff_cap,
+        drain_workers=plan.drain_workers,
+    )
 
 
 async def _run(driver: OpenLoopDriver, transport: ClaimTransport) -> SurgeRun:
@@ -146,7 +179,9 @@ class OpenLoopDriver(SurgeDriver):
         nemesis: Nemesis,
         progress: Callable[[Progress], None] | None = None,
     ) -> None:
-        super().__init__(plan.common(), campaign, history, transport, control, nemesis, progress)
+        super().__init__(
+            common_settings(plan), campaign, history, transport, control, nemesis, progress
+        )
         self.plan = plan
         self.target = target
         self.timeline = merge_parts([])
@@ -156,6 +191,11 @@ class OpenLoopDriver(SurgeDriver):
     async def _surge(self) -> tuple[float, DriverReport]:
         loop = asyncio.get_running_loop()
         procs = self.plan.process_count
+        self.progress.crowd = (
+            f"open-loop crowd {self.plan.shape.text}"
+            if procs == 1
+            else f"open-loop crowd {self.plan.shape.text} in {procs} processes (counts at the end)"
+        )
         if procs == 1:
             start = loop.time() + 0.05
             crowd_transport = ClaimTransport(

@@ -243,11 +243,17 @@ class Timeline:
     def late(self) -> int:
         return sum(s.late for s in self.seconds)
 
+    @property
+    def late_share(self) -> float:
+        arrivals = self.arrivals
+        return self.late / arrivals if arrivals else 0.0
+
     def to_json(self) -> dict[str, Any]:
         return {
             "arrivals": self.arrivals,
             "late": self.late,
             "late_after_ms": LATE_AFTER_S * 1000,
+            "late_share": round(self.late_share, 6),
             "latency_intended": vars(self.latency_intended),
             "latency_sent": vars(self.latency_sent),
             "seconds": [s.to_json() for s in self.seconds],
