@@ -33,7 +33,11 @@ class StepResult:
     latency_ms: float | None
     """The SLO's percentile of latency from intended start (coordinated-omission free)."""
     errors_share: float
-    """Claims that were neither granted nor definitely refused, of all claims sent."""
+    """Answers that were neither a grant nor a business refusal (sold out, limit), of all
+    answers: overloaded, timeouts (patience ran out), resets, 5xx."""
+    peak_goodput_per_s: float = 0.0
+    """The best single second's grants: what the service delivers flat out, even in a step it
+    was overloaded in."""
     late_share: float = 0.0
     """Arrivals started more than 10 ms after their planned time, of all arrivals."""
     broken: tuple[str, ...] = ()
@@ -61,6 +65,7 @@ class StepResult:
             "offered_per_s": self.offered_per_s,
             "achieved_per_s": self.achieved_per_s,
             "goodput_per_s": self.goodput_per_s,
+            "peak_goodput_per_s": self.peak_goodput_per_s,
             "latency_ms": self.latency_ms,
             "errors_share": self.errors_share,
             "late_share": self.late_share,
@@ -82,6 +87,9 @@ class SearchEnd(StrEnum):
     """The step budget ran out (the bracket is reported)."""
     VIOLATION = "violation"
     """An invariant broke at some rate: the search stops there."""
+    FIRST_MISS = "first-miss"
+    """Climbing only (no bisection, ``SearchLimits.bisect`` False): stopped at the first rate
+    that missed; the peak goodput seen is the estimate (the probe's calibration)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class SearchLimits:
     max_steps: int = 12
     precision: float = 0.1
     """Stop bisecting when the bracket is narrower than this share of the rate that held."""
+    bisect: bool = True
+    """False: stop at the first miss (a quick estimate from the peak goodput, not a capacity)."""
 
 
 @dataclass
@@ -120,6 +130,11 @@ class CapacityResult:
         below = [s for s in kept if s.offered_per_s < min(f.offered_per_s for f in fell)]
         return below[-1] if below else None
 
+    @property
+    def peak_goodput_per_s(self) -> float:
+        """The best second's goodput over every step."""
+        return max((s.peak_goodput_per_s for s in self.steps), default=0.0)
+
     def broken(self) -> tuple[str, ...]:
         return tuple(sorted({b for s in self.steps for b in s.broken}))
 
@@ -132,6 +147,7 @@ class CapacityResult:
             "first_miss_per_s": self.first_miss_per_s,
             "knee_per_s": knee.offered_per_s if knee is not None else None,
             "knee_goodput_per_s": knee.goodput_per_s if knee is not None else None,
+            "peak_goodput_per_s": self.peak_goodput_per_s,
             "broken": list(self.broken()),
             "steps": [s.to_json(self.slo) for s in self.steps],
         }
@@ -161,6 +177,8 @@ def search_capacity(
             held = rate if held is None else max(held, rate)
         else:
             missed = rate if missed is None else min(missed, rate)
+        if missed is not None and not lim.bisect:
+            return result(SearchEnd.FIRST_MISS)
         if missed is None:  # still climbing
             if rate >= lim.max_per_s:
                 return result(SearchEnd.MAX_RATE)

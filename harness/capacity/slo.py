@@ -13,9 +13,15 @@ from typing import Any
 
 from harness.errors import UsageError
 
-SYNTAX = "pNN=LATENCY(ms|s),errors=PERCENT% (either part may be left out)"
+SYNTAX = (
+    "pNN=LATENCY(ms|s),errors=PERCENT% (pNN one of p50, p90, p99, p99.9; either part may be left "
+    "out)"
+)
 EXAMPLE = "p99=250ms,errors=1%"
 DEFAULT_SLO = EXAMPLE
+
+PERCENTILES: tuple[float, ...] = (50.0, 90.0, 99.0, 99.9)
+"""The latency percentiles a step reports (harness.surge.timeline.LatencySummary's)."""
 
 _LATENCY = re.compile(r"^p(\d{1,2}(?:\.\d{1,3})?)=(\d+(?:\.\d+)?)(ms|s)$")
 _ERRORS = re.compile(r"^errors=(\d+(?:\.\d+)?)%$")
@@ -66,8 +72,8 @@ def parse_slo(text: str) -> Slo:
                 raise _bad(text, "two latency bounds")
             percentile = float(m.group(1))
             value = float(m.group(2)) * (1000.0 if m.group(3) == "s" else 1.0)
-            if not 0 < percentile < 100:
-                raise _bad(text, f"percentile p{m.group(1)} must be above 0 and below 100")
+            if percentile not in PERCENTILES:
+                raise _bad(text, f"no percentile p{m.group(1)}")
             if not (math.isfinite(value) and 0 < value <= 600_000):
                 raise _bad(text, "the latency bound must be above 0 and at most 600 s")
             latency_ms = value
