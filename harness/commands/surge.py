@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.atomic import write_atomic
 from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
+from harness.commands.surge_probe import add_probe_arguments, check_probe_options, run_probe
 from harness.commands.values import seconds
 from harness.errors import ExitCode, UsageError
 from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
@@ -166,7 +167,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_connection_arguments(parser)
     add_replicas_argument(parser)
+    add_probe_arguments(parser)
 
+
+_DEFAULT_ARGS = argparse.Namespace(
+    duration=DEFAULTS.duration, users=DEFAULTS.users, stock=DEFAULTS.stock,
+    per_user_limit=DEFAULTS.per_user_limit, ramp=DEFAULTS.ramp, retry_policy=DEFAULTS.retry_policy,
+)  # fmt: skip
+"""The rush options' defaults, to tell which a probe invocation was given."""
 
 OPEN_LOOP_ONLY = ("patience", "impatience", "max_attempts", "procs")
 CLOSED_LOOP_ONLY = ("clients", "ramp", "retry_policy")
@@ -228,6 +236,9 @@ def _check_loop_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_probe_options(args, _DEFAULT_ARGS)
+    if args.probe is not None:
+        return run_probe(args, _Progress(sys.stderr))
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     _check_loop_options(args)
     settings = SurgeSettings(

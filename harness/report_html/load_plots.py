@@ -35,6 +35,7 @@ class Window:
     start_s: float
     end_s: float
     label: str
+    """Our own word for it (a fault or trigger name the user gave, never a history's string)."""
 
 
 def _shade(ax: Axes, windows: Sequence[Window], legend: bool) -> None:
@@ -45,7 +46,7 @@ def _shade(ax: Axes, windows: Sequence[Window], legend: bool) -> None:
             color=TRIGGER_COLOR,
             alpha=0.15,
             linewidth=0,
-            label="trigger / fault" if legend and n == 0 else None,
+            label=f"trigger: {w.label}" if legend and n == 0 else None,
         )
 
 
