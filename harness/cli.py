@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "images": "images",
     "cleanup": "cleanup",
     "surge": "surge",
+    "capacity": "capacity",
 }
 
 EPILOG = """exit codes:

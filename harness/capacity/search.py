@@ -102,6 +102,10 @@ class SearchLimits:
     """Stop bisecting when the bracket is narrower than this share of the rate that held."""
     bisect: bool = True
     """False: stop at the first miss (a quick estimate from the peak goodput, not a capacity)."""
+    find_knee: bool = True
+    """After converging, keep doubling past the highest rate tried (within ``max_steps`` and
+    ``max_per_s``) until goodput falls below 90 % of the offered rate, so the knee is bracketed:
+    a shedding service misses an error bound well before its goodput flattens."""
 
 
 @dataclass
@@ -190,6 +194,26 @@ def search_capacity(
         else:
             middle = float(round((held + missed) / 2))
             if missed - held <= lim.precision * held or middle in (held, missed):
+                if lim.find_knee:
+                    _past_the_knee(measure, steps, lim)
+                if any(s.broken for s in steps):
+                    return result(SearchEnd.VIOLATION)
                 return result(SearchEnd.CONVERGED)
             rate = middle
     return result(SearchEnd.STEPS)
+
+
+def _past_the_knee(
+    measure: Callable[[float], StepResult], steps: list[StepResult], lim: SearchLimits
+) -> None:
+    """Double past the highest rate tried until one step's goodput falls behind its offer."""
+    while len(steps) < lim.max_steps:
+        if any(s.goodput_per_s < KNEE_SHARE * s.offered_per_s for s in steps):
+            return
+        top = max(s.offered_per_s for s in steps)
+        if top >= lim.max_per_s:
+            return
+        step = measure(min(lim.max_per_s, top * 2))
+        steps.append(step)
+        if step.broken:
+            return

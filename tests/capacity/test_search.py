@@ -83,3 +83,29 @@ def test_an_invariant_broken_at_some_rate_ends_the_search_without_a_capacity() -
     assert result.end is SearchEnd.VIOLATION and not result.found
     assert result.capacity_per_s is None and result.broken() == ("no-over-issuance",)
     assert result.to_json()["broken"] == ["no-over-issuance"]
+
+
+def test_climbing_only_stops_at_the_first_miss_with_the_peak_goodput() -> None:
+    def flat_out_at_250(rate: float) -> StepResult:
+        step = service(250)(rate)
+        return StepResult(rate, rate, step.goodput_per_s, step.latency_ms, 0.0, min(rate, 250))
+
+    result = search_capacity(flat_out_at_250, SLO, SearchLimits(bisect=False))
+    assert [s.offered_per_s for s in result.steps] == [50, 100, 200, 400]
+    assert result.end is SearchEnd.FIRST_MISS and result.capacity_per_s == 200
+    assert result.peak_goodput_per_s == 250  # the estimate the probe's calibration uses
+
+
+def test_a_shedding_service_is_pushed_past_its_knee_after_converging() -> None:
+    def sheds_at_300(rate: float) -> StepResult:
+        # a few 429s past 300/s miss the error bound before goodput flattens at 395/s
+        goodput = min(rate, 300 + 0.95 * max(0.0, rate - 300), 395.0)
+        return StepResult(rate, rate, goodput, 20, (rate - goodput) / rate)
+
+    result = search_capacity(sheds_at_300, SLO)
+    rates = [s.offered_per_s for s in result.steps]
+    assert rates[:4] == [50, 100, 200, 400] and rates[-1] == 800
+    assert result.capacity_per_s is not None and 300 <= result.capacity_per_s < 400
+    # 800/s is for the knee alone: goodput stays 395/s, half the offer
+    assert result.knee is not None and result.knee.offered_per_s == 400
+    assert result.end is SearchEnd.CONVERGED

@@ -18,7 +18,7 @@ def test_the_default_and_its_parts() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "", "p99", "p99=250", "p99=250us", "p100=1ms", "p0=1ms", "p99=0ms", "p99=-1ms",
+        "", "p99", "p99=250", "p99=250us", "p100=1ms", "p0=1ms", "p99=0ms", "p99=-1ms", "p95=1ms",
         "p99=nanms", "errors=1", "errors=100%", "errors=-1%", "p99=1ms,p50=2ms",
         "errors=1%,errors=2%", "p99=1ms,,errors=1%", "latency=250ms", "p99=1e3ms",
     ],
