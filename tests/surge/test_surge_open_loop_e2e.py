@@ -62,7 +62,9 @@ def test_open_loop_spike_keeps_the_invariants_and_measures_itself(tmp_path: Path
     assert 0 < gave_up <= sum(s["answers"]["timeout"] for s in seconds)
     assert sum(s["sent"] for s in seconds) == summary["metrics"]["attempted"] > planned
     assert "from intended start (CO-free)" in result.stdout and "late (> 10 ms)" in result.stdout
-    assert (out / "report.html").stat().st_size > 0
+    page = (out / "report.html").read_text()
+    assert "<h3>Open-loop crowd</h3>" in page and page.count("data:image/png;base64,") == 3
+    assert "latency from intended start (ms)" in page and "late arrivals (&gt; 10 ms)" in page
 
     # the merged history: both processes' clients, renumbered, and checkable offline
     history = History.read_jsonl(out / "history.jsonl")
