@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import resource
 import secrets
 import shutil
 import tempfile
@@ -85,6 +86,8 @@ class OpenLoopResult:
     run: SurgeRun
     fast_path: bool
     """True when claims went straight over HTTP/1.1 (not through an adapter's own claim)."""
+    driver_rss_kb: tuple[int, ...] = ()
+    """Each driver process's peak resident memory (empty with one, in-process, driver)."""
 
 
 def run_open_loop(
@@ -136,7 +139,9 @@ def run_open_loop(
         control.close()
         history.close()
         driver.cleanup()
-    return OpenLoopResult(plan, history, driver.timeline, surge, transport.fast)
+    return OpenLoopResult(
+        plan, history, driver.timeline, surge, transport.fast, tuple(driver.rss_kb)
+    )
 
 
 def common_settings(plan: OpenLoopPlan) -> SurgeSettings:
@@ -186,6 +191,7 @@ class OpenLoopDriver(SurgeDriver):
         self.target = target
         self.timeline = merge_parts([])
         self.part_files: list[Path] = []
+        self.rss_kb: list[int] = []
         self._scratch: Path | None = None
 
     async def _surge(self) -> tuple[float, DriverReport]:
@@ -222,6 +228,7 @@ class OpenLoopDriver(SurgeDriver):
             finally:
                 pool.stop()
             self.part_files = pool.part_files
+            self.rss_kb = [p.peak_rss_kb for p in parts]
         surge_seconds = loop.time() - start
         self.indeterminate += sum(p.indeterminate for p in parts)
         self.timeline = merge_parts(p.timeline for p in parts)
@@ -361,6 +368,7 @@ def _process_main(spec: _ProcessSpec, pipe: Connection) -> None:
 
         part = asyncio.run(drive())
         history.close()
+        part.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         pipe.send(("done", part))
     except HarnessError as exc:
         pipe.send(("error", exc.message))
