@@ -219,14 +219,15 @@ class OpenLoopDriver(SurgeDriver):
         else:
             self._scratch = Path(tempfile.mkdtemp(prefix="cc-crowd-"))
             pool = _DriverProcesses(self, procs, self._scratch)
+            finished = False
             try:
                 await pool.ready()
                 start = time.monotonic() + START_AFTER_S
                 pool.go(start)
-                results = self._with_faults(pool.results(), start)
-                parts = await results
+                parts = await self._with_faults(pool.results(), start)
+                finished = True
             finally:
-                pool.stop()
+                pool.stop(wait=finished)  # interrupted: at once, the teardown must not wait
             self.part_files = pool.part_files
             self.rss_kb = [p.peak_rss_kb for p in parts]
         surge_seconds = loop.time() - start
@@ -332,9 +333,12 @@ class _DriverProcesses:
         parts = await asyncio.gather(*(self._receive(i, None) for i in range(len(self._pipes))))
         return list(parts)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool) -> None:
+        """Join every driver process (``wait``: they have sent their parts and are exiting),
+        killing any still there; without ``wait`` kill them at once."""
         for proc in self._procs:
-            proc.join(timeout=2.0)
+            if wait:
+                proc.join(timeout=2.0)
             if proc.is_alive():
                 proc.kill()
                 proc.join(timeout=2.0)
