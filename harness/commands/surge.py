@@ -421,6 +421,8 @@ def _write_html(outcome: SurgeOutcome, directory: Path, summary: dict[str, Any])
                 if k not in ("timeline", "fault_windows")
             },
             title=f"coupon-chaos surge: {outcome.target}",
+            open_loop=summary.get("open_loop"),
+            fault_windows=summary["metrics"].get("fault_windows", []),
         )
     except Exception as exc:  # noqa: BLE001 - a report must not hide the verdict
         print(f"coupon-chaos: warning: report.html not written: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ interleaved by time and renumbered, and nothing else about an op changes.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import msgspec
 
@@ -24,7 +24,7 @@ def merge_ops(parts: Sequence[Iterable[Op]]) -> list[Op]:
     completion. Each part's process ids must be its own (they are not renamed)."""
     merged: list[Op] = []
     pending: list[dict[int, int]] = [{} for _ in parts]
-    streams = [((n, op) for op in part) for n, part in enumerate(parts)]
+    streams = [_tagged(n, part) for n, part in enumerate(parts)]
     replace = msgspec.structs.replace
     for n, op in heapq.merge(*streams, key=lambda item: item[1].time):
         index = len(merged)
@@ -35,3 +35,9 @@ def merge_ops(parts: Sequence[Iterable[Op]]) -> list[Op]:
             invoke = pending[n].pop(op.invoke_index, op.invoke_index)
             merged.append(replace(op, index=index, invoke_index=invoke))
     return merged
+
+
+def _tagged(n: int, part: Iterable[Op]) -> Iterator[tuple[int, Op]]:
+    """``part``'s ops with its number (a function, so each stream keeps its own ``n``)."""
+    for op in part:
+        yield n, op

@@ -1,8 +1,8 @@
 """The probe's result files: ``report.json`` (the shape ``run`` and ``surge`` write, mode
 ``probe``, ``recovers-after-trigger`` among the invariants), ``surge.json`` (every number: the
 phases, the calibration, the per-second timeline, the judgement), JUnit (one case per invariant
-and the property) and ``report.html`` (claims per second with the trigger shaded, latency
-percentiles over time, then the history's own charts)."""
+and the property) and ``report.html`` (the open-loop crowd's chart: offered, achieved and granted
+per second and latency over time, the trigger shaded; then the history's own charts)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from typing import Any
 from harness.atomic import write_atomic
 from harness.junit import cases_of, junit_suite, write_junit_suite
 from harness.probe.run import ProbeOutcome, ProbeSettings
-
-SERIES = ("offered", "sent", "answered", "granted")
 
 
 def probe_report_json(outcome: ProbeOutcome) -> dict[str, Any]:
@@ -135,26 +133,13 @@ def write_probe_reports(outcome: ProbeOutcome, directory: Path) -> tuple[Path, P
 def write_probe_html(outcome: ProbeOutcome, directory: Path, summary: dict[str, Any]) -> Path:
     # matplotlib costs 0.6 s at start-up: imported only when a report is written
     from harness.report_html import write_html_report
-    from harness.report_html.load_plots import Window, latency_over_time_png, rates_png
-    from harness.report_html.page import Chart
 
     phases = outcome.settings.phases
-    seconds = outcome.timeline.seconds
-    trigger = [Window(phases.trigger_start_s, phases.trigger_end_s, phases.trigger.text)]
-    charts = [
-        Chart(
-            "Claims per second",
-            rates_png({name: [getattr(s, name) for s in seconds] for name in SERIES}, trigger),
-            "offered, sent, answered and granted claims per second, the trigger shaded",
-        ),
-        Chart(
-            "Latency over time",
-            latency_over_time_png(
-                {"p50": [s.p50_ms for s in seconds], "p99": [s.p99_ms for s in seconds]}, trigger
-            ),
-            "p50 and p99 latency from the intended start per second, the trigger shaded",
-        ),
-    ]
+    trigger = {
+        "fault": phases.trigger.text,
+        "start_s": phases.trigger_start_s,
+        "end_s": phases.trigger_end_s,
+    }
     judgement = outcome.judgement
     return write_html_report(
         directory,
@@ -167,11 +152,10 @@ def write_probe_html(outcome: ProbeOutcome, directory: Path, summary: dict[str, 
             "calibration_peak_goodput_per_s": (
                 outcome.calibration.peak_goodput_per_s if outcome.calibration else None
             ),
-            "latency_intended": vars(outcome.timeline.latency_intended),
-            "latency_sent": vars(outcome.timeline.latency_sent),
-            "arrivals": outcome.timeline.arrivals,
-            "late": outcome.timeline.late,
         },
         title=f"coupon-chaos probe (metastable): {outcome.target} {judgement.outcome}",
-        charts=charts,
+        # the crowd's chart (harness.report_html.crowd): offered, achieved and granted per
+        # second and latency over time, the trigger's window shaded
+        open_loop=summary["open_loop"],
+        fault_windows=[trigger],
     )

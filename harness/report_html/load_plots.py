@@ -1,117 +1,21 @@
-"""Charts of an open-loop run over time and over rate: what the probe's and the capacity
-search's report.html show beside the history's own timeline.
+"""The capacity search's chart: goodput and the SLO's latency percentile against the offered
+rate, one point per step (an open-loop run over time is harness.report_html.crowd's).
 
-Drawn from per-second (or per-step) numbers the run already computed (surge.json's timeline,
-capacity.json's steps), never from the history op by op, so they cost the same for any run
-length. Same conventions as harness.report_html.plots: explicit Agg figures, our own labels only.
+Drawn from capacity.json's steps, never from a history op by op. Same conventions as
+harness.report_html.plots: explicit Agg figures, our own labels only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.report_html.plots import _empty, _png
 
-SERIES_COLORS = {
-    "offered": "#9e9e9e",
-    "sent": "#1565c0",
-    "answered": "#6a1b9a",
-    "granted": "#2e7d32",
-    "errors": "#c62828",
-    "late": "#ef6c00",
-}
-TRIGGER_COLOR = "#e91e63"
-
-
-@dataclass(frozen=True)
-class Window:
-    """A shaded span of the x axis (a trigger or a fault), in seconds since the load began."""
-
-    start_s: float
-    end_s: float
-    label: str
-    """Our own word for it (a fault or trigger name the user gave, never a history's string)."""
-
-
-def _shade(ax: Axes, windows: Sequence[Window], legend: bool) -> None:
-    for n, w in enumerate(windows):
-        ax.axvspan(
-            w.start_s,
-            max(w.end_s, w.start_s + 0.05),
-            color=TRIGGER_COLOR,
-            alpha=0.15,
-            linewidth=0,
-            label=f"trigger: {w.label}" if legend and n == 0 else None,
-        )
-
-
-def rates_png(series: Mapping[str, Sequence[float]], windows: Sequence[Window] = ()) -> bytes:
-    """Offered, sent, answered and granted claims per second (whichever are given), with the
-    trigger and fault windows shaded: where they part is where the service stopped keeping up."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    ax = fig.subplots()
-    ax.set_title("Claims per second: offered, sent, answered, granted")
-    ax.set_xlabel("seconds since the load began")
-    ax.set_ylabel("per second")
-    ax.grid(True, alpha=0.3)
-    length = max((len(v) for v in series.values()), default=0)
-    _shade(ax, windows, legend=True)
-    if length == 0:
-        _empty(ax, "no per-second numbers")
-        return _png(fig)
-    edges = np.arange(length + 1)
-    top = 1.0
-    for name, values in series.items():
-        if not len(values):
-            continue
-        data = np.asarray(values, dtype=float)
-        ax.stairs(
-            data,
-            edges[: len(data) + 1],
-            baseline=None,
-            linewidth=2.4 if name == "granted" else 1.5,
-            color=SERIES_COLORS.get(name, "#333"),
-            label=name,
-        )
-        top = max(top, float(data.max()))
-    ax.set_xlim(0, max(length, max((w.end_s for w in windows), default=0)))
-    ax.set_ylim(0, top * 1.3)
-    ax.legend(loc="upper left", fontsize=8, ncols=4)
-    return _png(fig)
-
-
-def latency_over_time_png(
-    percentiles: Mapping[str, Sequence[float | None]], windows: Sequence[Window] = ()
-) -> bytes:
-    """Latency percentiles per second (from each claim's intended start), log scale, windows
-    shaded: a collapse shows as latency pinned at the users' patience."""
-    fig = Figure(figsize=(11, 3.8), layout="constrained")
-    ax = fig.subplots()
-    ax.set_title("Latency percentiles per second (from intended start)")
-    ax.set_xlabel("seconds since the load began")
-    ax.set_ylabel("latency (ms)")
-    ax.grid(True, alpha=0.3, which="both")
-    _shade(ax, windows, legend=True)
-    drawn = False
-    styles = ("-", "--", ":", "-.")
-    for n, (name, values) in enumerate(percentiles.items()):
-        xs = [i + 0.5 for i, v in enumerate(values) if v is not None and v > 0]
-        ys = [float(v) for v in values if v is not None and v > 0]
-        if not ys:
-            continue
-        ax.plot(xs, ys, styles[n % len(styles)], marker=".", color="#333", label=name)
-        drawn = True
-    if not drawn:
-        _empty(ax, "no latencies")
-        return _png(fig)
-    ax.set_yscale("log")
-    ax.legend(loc="upper left", fontsize=8, ncols=4)
-    return _png(fig)
+GRANTED = "#2e7d32"
 
 
 @dataclass(frozen=True)
@@ -148,7 +52,7 @@ def capacity_png(
         return _png(fig)
     xs = np.array([p.offered_per_s for p in ordered])
     top.plot([0, xs.max()], [0, xs.max()], color="#bbb", linestyle="--", label="goodput = offered")
-    top.plot(xs, [p.goodput_per_s for p in ordered], "-", color=SERIES_COLORS["granted"])
+    top.plot(xs, [p.goodput_per_s for p in ordered], "-", color=GRANTED)
     for ax, ys in (
         (top, [p.goodput_per_s for p in ordered]),
         (bottom, [p.latency_ms if p.latency_ms is not None else np.nan for p in ordered]),

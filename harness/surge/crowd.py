@@ -57,6 +57,8 @@ class CrowdPart:
     driver: DriverReport
     indeterminate: int
     attempted: int
+    peak_rss_kb: int = 0
+    """The driver process's peak resident memory (0: the crowd ran in the main process)."""
 
 
 class Crowd:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import resource
 import secrets
 import shutil
 import tempfile
@@ -85,6 +86,8 @@ class OpenLoopResult:
     run: SurgeRun
     fast_path: bool
     """True when claims went straight over HTTP/1.1 (not through an adapter's own claim)."""
+    driver_rss_kb: tuple[int, ...] = ()
+    """Each driver process's peak resident memory (empty with one, in-process, driver)."""
 
 
 def run_open_loop(
@@ -136,7 +139,9 @@ def run_open_loop(
         control.close()
         history.close()
         driver.cleanup()
-    return OpenLoopResult(plan, history, driver.timeline, surge, transport.fast)
+    return OpenLoopResult(
+        plan, history, driver.timeline, surge, transport.fast, tuple(driver.rss_kb)
+    )
 
 
 def common_settings(plan: OpenLoopPlan) -> SurgeSettings:
@@ -186,6 +191,7 @@ class OpenLoopDriver(SurgeDriver):
         self.target = target
         self.timeline = merge_parts([])
         self.part_files: list[Path] = []
+        self.rss_kb: list[int] = []
         self._scratch: Path | None = None
 
     async def _surge(self) -> tuple[float, DriverReport]:
@@ -213,15 +219,17 @@ class OpenLoopDriver(SurgeDriver):
         else:
             self._scratch = Path(tempfile.mkdtemp(prefix="cc-crowd-"))
             pool = _DriverProcesses(self, procs, self._scratch)
+            finished = False
             try:
                 await pool.ready()
                 start = time.monotonic() + START_AFTER_S
                 pool.go(start)
-                results = self._with_faults(pool.results(), start)
-                parts = await results
+                parts = await self._with_faults(pool.results(), start)
+                finished = True
             finally:
-                pool.stop()
+                pool.stop(wait=finished)  # interrupted: at once, the teardown must not wait
             self.part_files = pool.part_files
+            self.rss_kb = [p.peak_rss_kb for p in parts]
         surge_seconds = loop.time() - start
         self.indeterminate += sum(p.indeterminate for p in parts)
         self.timeline = merge_parts(p.timeline for p in parts)
@@ -325,9 +333,12 @@ class _DriverProcesses:
         parts = await asyncio.gather(*(self._receive(i, None) for i in range(len(self._pipes))))
         return list(parts)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool) -> None:
+        """Join every driver process (``wait``: they have sent their parts and are exiting),
+        killing any still there; without ``wait`` kill them at once."""
         for proc in self._procs:
-            proc.join(timeout=2.0)
+            if wait:
+                proc.join(timeout=2.0)
             if proc.is_alive():
                 proc.kill()
                 proc.join(timeout=2.0)
@@ -361,6 +372,7 @@ def _process_main(spec: _ProcessSpec, pipe: Connection) -> None:
 
         part = asyncio.run(drive())
         history.close()
+        part.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         pipe.send(("done", part))
     except HarnessError as exc:
         pipe.send(("error", exc.message))

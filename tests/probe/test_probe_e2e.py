@@ -87,7 +87,7 @@ def test_the_probe_tells_the_collapsing_target_from_the_reference(tmp_path: Path
     assert summary["faults"]["applied"] == ["pause"]
     assert {i["invariant"]: i["status"] for i in report["invariants"]} == found
     titles = charts(bug / "report.html")
-    assert titles == ["Claims per second", "Latency over time", "Timeline", "Latency"], titles
+    assert titles == ["Open-loop crowd", "Timeline", "Latency"], titles
 
     # the same probe, the same rates, on the reference shedding load with 429
     junit = tmp_path / "reference.xml"
