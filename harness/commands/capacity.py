@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--slo",
         default=DEFAULT_SLO,
         metavar="SLO",
-        help=f"what each step must meet: {SYNTAX} (default: {DEFAULT_SLO})",
+        help=f"what each step must meet: {SYNTAX} (default: {DEFAULT_SLO})".replace("%", "%%"),
     )
     parser.add_argument(
         "--start-rate",

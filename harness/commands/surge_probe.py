@@ -25,6 +25,7 @@ from harness.errors import ExitCode, UsageError
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
 from harness.probe.phases import (
     BASE_RATE_SYNTAX,
+    DEFAULT_BASE_RATE,
     TRIGGER_SYNTAX,
     ProbeKind,
     ProbePhases,
@@ -37,7 +38,7 @@ from harness.surge.openplan import Impatience
 from harness.surge.openreport import format_open_loop
 from harness.surge.run import SurgeOptions
 
-PHASE_DEFAULTS = ProbePhases(parse_base_rate("50%"), parse_trigger("pause"))
+PHASE_DEFAULTS = ProbePhases(parse_base_rate(DEFAULT_BASE_RATE), parse_trigger("pause"))
 SETTING_DEFAULTS = ProbeSettings(PHASE_DEFAULTS)
 UNSAVED = Path("chaos-results/probe")
 """Where a failing probe's history is kept when no --report was given."""
@@ -66,6 +67,11 @@ def _number(flag: str, example: str) -> Callable[[str], float]:
             ) from None
 
     return parse
+
+
+def _literal(text: str) -> str:
+    """A help text shown as written (argparse expands ``%`` in help)."""
+    return text.replace("%", "%%")
 
 
 def _probe_kind(text: str) -> ProbeKind:
@@ -97,7 +103,7 @@ def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
         "--base-rate",
         default=None,
         metavar="RATE",
-        help=f"probe: the steady load, {BASE_RATE_SYNTAX} (default: 50%%)",
+        help=_literal(f"probe: the steady load, {BASE_RATE_SYNTAX} (default: {DEFAULT_BASE_RATE})"),
     )
     group.add_argument(
         "--steady",

@@ -25,7 +25,11 @@ from harness.surge.plan import SurgeFault, parse_fault
 
 MAX_PHASE_S = 3600.0
 BASE_RATE_SYNTAX = "RATE (claims/s) or PERCENT% (of a capacity measured first)"
-BASE_RATE_EXAMPLE = "--base-rate 50%"
+BASE_RATE_EXAMPLE = "--base-rate 60%"
+DEFAULT_BASE_RATE = "60%"
+"""High enough that users pressing again (three requests each) outrun a service whose answers
+all come too late, even with the capacity estimated a third low; low enough to leave the steady
+phase headroom."""
 TRIGGER_SYNTAX = "a --fault name (pause, store:latency, pause@r1, ...) or spike:PEAK or spike:Nx"
 TRIGGER_EXAMPLE = "--trigger pause"
 

@@ -23,7 +23,7 @@ def test_base_rates_absolute_and_relative() -> None:
 def test_bad_base_rates_are_one_line_with_an_example(text: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse_base_rate(text)
-    assert "e.g. --base-rate 50%" in caught.value.message and "\n" not in caught.value.message
+    assert "e.g. --base-rate 60%" in caught.value.message and "\n" not in caught.value.message
 
 
 def test_a_fault_trigger_is_the_surges_fault_syntax_as_one_window() -> None:

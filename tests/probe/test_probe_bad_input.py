@@ -16,7 +16,7 @@ PROBE = ("surge", "--probe", "metastable")
     ("args", "needle"),
     [
         ((*PROBE, "--base-rate", "0"), "--base-rate '0': must be more than 0"),
-        ((*PROBE, "--base-rate", "-3"), "e.g. --base-rate 50%"),
+        ((*PROBE, "--base-rate", "-3"), "e.g. --base-rate 60%"),
         ((*PROBE, "--base-rate", "120%"), "at most 100%"),
         ((*PROBE, "--base-rate", "lots"), "expected RATE (claims/s) or PERCENT%"),
         ((*PROBE, "--steady", "1"), "--steady must be a number of seconds from 2"),
@@ -65,3 +65,12 @@ def test_bad_input_is_one_line_and_exit_2(
     lines = [line for line in captured.err.splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0], lines
     assert "Traceback" not in captured.err and not out.exists()
+
+
+@pytest.mark.parametrize("command", ["surge", "capacity"])
+def test_help_shows_the_syntax(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main([command, "--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    assert "PERCENT%" in out and ("--base-rate" in out or "--slo" in out)
