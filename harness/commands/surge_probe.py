@@ -33,7 +33,13 @@ from harness.probe.phases import (
     parse_trigger,
 )
 from harness.probe.report import aborted_report_json, write_probe_junit, write_probe_reports
-from harness.probe.run import ProbeAborted, ProbeOutcome, ProbeSettings, execute_probe
+from harness.probe.run import (
+    ProbeAborted,
+    ProbeOutcome,
+    ProbeSettings,
+    capacity_estimate,
+    execute_probe,
+)
 from harness.surge.openplan import Impatience
 from harness.surge.openreport import format_open_loop
 from harness.surge.run import SurgeOptions
@@ -313,8 +319,8 @@ def _calibrated(result: CapacityResult, base: float) -> None:
         f"{s.offered_per_s:g}/s {'ok' if s.meets(result.slo) else 'missed'}" for s in result.steps
     )
     print(
-        f"calibration: peak goodput {result.peak_goodput_per_s:g}/s ({steps}); base rate "
-        f"{base:g}/s",
+        f"calibration: capacity about {capacity_estimate(result, base):g}/s ({steps}; best "
+        f"second's goodput {result.peak_goodput_per_s:g}/s); base rate {base:g}/s",
         file=sys.stderr,
         flush=True,
     )

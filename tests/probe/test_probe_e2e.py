@@ -67,7 +67,7 @@ def test_the_probe_tells_the_collapsing_target_from_the_reference(tmp_path: Path
         "bug-metastable-queue", "--base-rate", "60%", "--report", bug, "--junit", bug / "junit.xml"
     )
     text = result.stdout + result.stderr
-    assert "calibration: peak goodput" in result.stderr, text
+    assert "calibration: capacity about" in result.stderr, text
     summary = json.loads((bug / "surge.json").read_text())
     base = summary["base_per_s"]
     calibration = summary["calibration"]
