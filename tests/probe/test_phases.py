@@ -81,3 +81,18 @@ def test_phases_out_of_range_name_the_option(
     phases = ProbePhases(parse_base_rate("10"), parse_trigger("pause"), steady, trigger, observe)
     with pytest.raises(UsageError, match=f"^{flag} must be a number of seconds from .* e.g."):
         phases.validate()
+
+
+def test_the_capacity_estimate_is_the_rate_that_held_or_the_best_second() -> None:
+    from harness.capacity.search import CapacityResult, SearchEnd, StepResult
+    from harness.capacity.slo import parse_slo
+    from harness.probe.run import capacity_estimate
+
+    slo = parse_slo("p99=250ms")
+    held = StepResult(150, 150, 150, 20, 0.0, peak_goodput_per_s=140)
+    missed = StepResult(300, 300, 120, 900, 0.0, peak_goodput_per_s=190)
+    result = CapacityResult(slo, [held, missed], SearchEnd.CONVERGED, 150, 300)
+    assert capacity_estimate(result, 50) == 190  # the overloaded second did better than 150/s
+    result = CapacityResult(slo, [held], SearchEnd.STEPS, 150, None)
+    assert capacity_estimate(result, 50) == 150
+    assert capacity_estimate(CapacityResult(slo, [], SearchEnd.NO_RATE, None, None), 50) == 50
