@@ -8,9 +8,9 @@ measures the collapsing target's capacity (its calibration, ``--base-rate 60%``)
 second runs at the base rate that gave, absolute -- the same load, which the reference (the
 faster of the two) takes with room to spare on a slow or busy machine.
 
-Kept short for the suite: 3 s steady, a 2 s pause, 3 s observed, one driver process, the
-calibration from 150/s. The reference's half writes JUnit only (its report files are the
-same code as the first half's).
+Kept short for the suite: 2 s steady (its second second is the baseline), a 2 s pause, 3 s
+observed, one driver process, the calibration from 150/s. The reference's half writes JUnit only
+(its report files are the same code as the first half's).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from harness.invariants import ALL_INVARIANTS
 pytestmark = pytest.mark.slow
 
 PROBE = (
-    "surge", "--probe", "metastable", "--trigger", "pause", "--steady", 3, "--trigger-for", 2,
+    "surge", "--probe", "metastable", "--trigger", "pause", "--steady", 2, "--trigger-for", 2,
     "--observe", 3, "--patience", 1, "--procs", 1, "--calibrate-from", 150, "--seed", 3,
 )  # fmt: skip
 
@@ -84,7 +84,9 @@ def test_the_probe_tells_the_collapsing_target_from_the_reference(tmp_path: Path
     assert [v["invariant"] for v in report["violations"]] == ["recovers-after-trigger"]
     assert report["recovery"]["outcome"] == "metastable"
     baseline = summary["recovery"]["baseline_goodput_per_s"]
-    after = summary["open_loop"]["seconds"][5:8]
+    end, until = summary["recovery"]["trigger_s"][1], summary["recovery"]["observed_until_s"]
+    assert (end, until) == (4, 7)
+    after = summary["open_loop"]["seconds"][4:7]
     assert all(s["granted"] < 0.5 * baseline for s in after), after
     assert summary["faults"]["applied"] == ["pause"]
     assert {i["invariant"]: i["status"] for i in report["invariants"]} == found
