@@ -72,7 +72,7 @@ def open_loop(
         "arrivals": timeline.arrivals,
         "late": timeline.late,
         "late_share": timeline.late_share,
-        "answered_per_s": answered / seconds,
+        "answered_per_s": answered / max(seconds, len(timeline.seconds)),
         "p99_intended_ms": timeline.latency_intended.p99_ms,
         "p99_sent_ms": timeline.latency_sent.p99_ms,
         "driver_rss_mb": [round(kb / 1024, 1) for kb in result.driver_rss_kb],

@@ -21,7 +21,8 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 from harness.client import CampaignSpec, ClaimAdapter, HttpClaimAdapter
 from harness.errors import HarnessError, InfrastructureError
-from harness.history import History
+from harness.history import History, Op
 from harness.history.merge import merge_ops
 from harness.nemesis import Nemesis, compose
 from harness.surge.blocking import run_blocking
@@ -258,15 +259,24 @@ class OpenLoopDriver(SurgeDriver):
     def merged(self, meta: dict[str, Any]) -> History:
         """This process's history (campaign, faults, drain, read) and every driver process's
         part, interleaved by time and renumbered."""
-        parts = [self.history.ops]
+        parts = [_draining(self.history.ops)]
         for path in self.part_files:
-            parts.append(History.read_jsonl(path).ops)
+            parts.append(_draining(History.read_jsonl(path).ops))
         return History.of(merge_ops(parts), meta=meta)
 
     def cleanup(self) -> None:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+
+
+def _draining(ops: list[Op]) -> Iterator[Op]:
+    """``ops`` one by one, each let go of once taken: the parts' ops are freed while the merged
+    copies are made, so a merge holds about one history's worth, not two."""
+    queue = deque(ops)
+    ops.clear()
+    while queue:
+        yield queue.popleft()
 
 
 @dataclass(frozen=True)
