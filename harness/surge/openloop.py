@@ -130,6 +130,8 @@ def run_open_loop(
         try:
             surge = asyncio.run(_run(driver, transport))
         except InfrastructureError as exc:
+            if history_path is not None:
+                driver.keep_what_was_recorded(meta, history_path)
             raise OpenLoopAborted(exc, driver.phase) from None
         history.close()
         if driver.part_files:
@@ -220,6 +222,7 @@ class OpenLoopDriver(SurgeDriver):
         else:
             self._scratch = Path(tempfile.mkdtemp(prefix="cc-crowd-"))
             pool = _DriverProcesses(self, procs, self._scratch)
+            self.part_files = pool.part_files
             finished = False
             try:
                 await pool.ready()
@@ -229,7 +232,6 @@ class OpenLoopDriver(SurgeDriver):
                 finished = True
             finally:
                 pool.stop(wait=finished)  # interrupted: at once, the teardown must not wait
-            self.part_files = pool.part_files
             self.rss_kb = [p.peak_rss_kb for p in parts]
         surge_seconds = loop.time() - start
         self.indeterminate += sum(p.indeterminate for p in parts)
@@ -263,6 +265,16 @@ class OpenLoopDriver(SurgeDriver):
         for path in self.part_files:
             parts.append(_draining(History.read_jsonl(path).ops))
         return History.of(merge_ops(parts), meta=meta)
+
+    def keep_what_was_recorded(self, meta: dict[str, Any], path: Path) -> None:
+        """After an infrastructure error: the merged history so far to ``path``, as the closed
+        loop's streamed file would hold it. Best effort: a driver process stopped mid-write
+        leaves a part that does not parse, and then only the error is reported."""
+        if not self.part_files:
+            return  # one process: the history streamed to the file as it was recorded
+        self.history.close()
+        with contextlib.suppress(HarnessError, OSError):
+            self.merged(meta).write_jsonl(path)
 
     def cleanup(self) -> None:
         if self._scratch is not None:
