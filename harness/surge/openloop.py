@@ -21,7 +21,8 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 from harness.client import CampaignSpec, ClaimAdapter, HttpClaimAdapter
 from harness.errors import HarnessError, InfrastructureError
-from harness.history import History
+from harness.history import History, Op
 from harness.history.merge import merge_ops
 from harness.nemesis import Nemesis, compose
 from harness.surge.blocking import run_blocking
@@ -129,6 +130,8 @@ def run_open_loop(
         try:
             surge = asyncio.run(_run(driver, transport))
         except InfrastructureError as exc:
+            if history_path is not None:
+                driver.keep_what_was_recorded(meta, history_path)
             raise OpenLoopAborted(exc, driver.phase) from None
         history.close()
         if driver.part_files:
@@ -219,6 +222,7 @@ class OpenLoopDriver(SurgeDriver):
         else:
             self._scratch = Path(tempfile.mkdtemp(prefix="cc-crowd-"))
             pool = _DriverProcesses(self, procs, self._scratch)
+            self.part_files = pool.part_files
             finished = False
             try:
                 await pool.ready()
@@ -228,7 +232,6 @@ class OpenLoopDriver(SurgeDriver):
                 finished = True
             finally:
                 pool.stop(wait=finished)  # interrupted: at once, the teardown must not wait
-            self.part_files = pool.part_files
             self.rss_kb = [p.peak_rss_kb for p in parts]
         surge_seconds = loop.time() - start
         self.indeterminate += sum(p.indeterminate for p in parts)
@@ -258,15 +261,34 @@ class OpenLoopDriver(SurgeDriver):
     def merged(self, meta: dict[str, Any]) -> History:
         """This process's history (campaign, faults, drain, read) and every driver process's
         part, interleaved by time and renumbered."""
-        parts = [self.history.ops]
+        parts = [_draining(self.history.ops)]
         for path in self.part_files:
-            parts.append(History.read_jsonl(path).ops)
+            parts.append(_draining(History.read_jsonl(path).ops))
         return History.of(merge_ops(parts), meta=meta)
+
+    def keep_what_was_recorded(self, meta: dict[str, Any], path: Path) -> None:
+        """After an infrastructure error: the merged history so far to ``path``, as the closed
+        loop's streamed file would hold it. Best effort: a driver process stopped mid-write
+        leaves a part that does not parse, and then only the error is reported."""
+        if not self.part_files:
+            return  # one process: the history streamed to the file as it was recorded
+        self.history.close()
+        with contextlib.suppress(HarnessError, OSError):
+            self.merged(meta).write_jsonl(path)
 
     def cleanup(self) -> None:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+
+
+def _draining(ops: list[Op]) -> Iterator[Op]:
+    """``ops`` one by one, each let go of once taken: the parts' ops are freed while the merged
+    copies are made, so a merge holds about one history's worth, not two."""
+    queue = deque(ops)
+    ops.clear()
+    while queue:
+        yield queue.popleft()
 
 
 @dataclass(frozen=True)
