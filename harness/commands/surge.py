@@ -12,8 +12,9 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from harness.atomic import write_atomic
@@ -170,9 +171,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_probe_arguments(parser)
 
 
-_DEFAULT_ARGS = argparse.Namespace(
-    duration=DEFAULTS.duration, users=DEFAULTS.users, stock=DEFAULTS.stock,
-    per_user_limit=DEFAULTS.per_user_limit, ramp=DEFAULTS.ramp, retry_policy=DEFAULTS.retry_policy,
+_DEFAULT_ARGS: Mapping[str, object] = MappingProxyType(
+    {"duration": DEFAULTS.duration, "users": DEFAULTS.users, "stock": DEFAULTS.stock,
+     "per_user_limit": DEFAULTS.per_user_limit, "ramp": DEFAULTS.ramp,
+     "retry_policy": DEFAULTS.retry_policy}
 )  # fmt: skip
 """The rush options' defaults, to tell which a probe invocation was given."""
 

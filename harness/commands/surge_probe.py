@@ -15,7 +15,7 @@ import secrets
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from harness.atomic import write_atomic
@@ -153,14 +153,14 @@ def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _given(args: argparse.Namespace, name: str, defaults: argparse.Namespace) -> bool:
+def _given(args: argparse.Namespace, name: str, defaults: Mapping[str, object]) -> bool:
     value = getattr(args, name, None)
     if name == "fault":
         return bool(value)
-    return value is not None and value != getattr(defaults, name, None)
+    return value is not None and value != defaults.get(name)
 
 
-def check_probe_options(args: argparse.Namespace, defaults: argparse.Namespace) -> None:
+def check_probe_options(args: argparse.Namespace, defaults: Mapping[str, object]) -> None:
     """Probe options without ``--probe``, or rush options with it: one line each (exit 2)."""
     if args.probe is None:
         for name in PROBE_ONLY:
