@@ -184,7 +184,13 @@ def calibrate(
     )
     stepper = Stepper(deployment, load, CALIBRATION_SLO, adapter, None, "calibration", progress)
     limits = SearchLimits(
-        start_per_s=settings.calibrate_from, max_steps=10, precision=0.5, find_knee=False
+        start_per_s=settings.calibrate_from,
+        # a target that misses the SLO even at the first rate comes down three halvings at
+        # most: the estimate is then its best second's goodput (or the first rate)
+        min_per_s=max(1.0, settings.calibrate_from / 8),
+        max_steps=10,
+        precision=0.5,
+        find_knee=False,
     )
     return search_capacity(stepper, CALIBRATION_SLO, limits), stepper.reports
 
