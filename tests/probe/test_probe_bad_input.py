@@ -74,3 +74,14 @@ def test_help_shows_the_syntax(command: str, capsys: pytest.CaptureFixture[str])
     assert exit.value.code == 0
     out = capsys.readouterr().out
     assert "PERCENT%" in out and ("--base-rate" in out or "--slo" in out)
+
+
+@pytest.mark.parametrize("command", [PROBE, ("capacity",)])
+def test_output_paths_are_checked_before_anything_starts(
+    command: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    for args in (["--junit", str(tmp_path)], ["--report", str(tmp_path / "a-file")]):
+        assert main([*command, *args]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
