@@ -77,6 +77,7 @@ def open_loop(
         "p99_intended_ms": timeline.latency_intended.p99_ms,
         "p99_sent_ms": timeline.latency_sent.p99_ms,
         "driver_rss_mb": [round(kb / 1024, 1) for kb in result.driver_rss_kb],
+        "driver_busy": round(result.run.driver.busy, 3) if result.run.driver else None,
         "ops": len(result.history),
         "wall_s": round(time.monotonic() - started, 1),
     }
