@@ -231,7 +231,10 @@ def execute_probe(
         calibration = None
         reports: list[CheckReport] = []
         if phases.base.relative:
-            calibration, reports = calibrate(deployment, settings, options.adapter, progress)
+            try:
+                calibration, reports = calibrate(deployment, settings, options.adapter, progress)
+            except InfrastructureError as exc:  # already blamed, naming the step
+                raise ProbeAborted(exc, deployment.logs_if_any()) from None
             base = phases.base.resolve(capacity_estimate(calibration, settings.calibrate_from))
             if calibrated is not None:
                 calibrated(calibration, base)
