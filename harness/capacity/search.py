@@ -169,8 +169,16 @@ def search_capacity(
     rate = float(max(lim.min_per_s, min(lim.max_per_s, round(lim.start_per_s))))
 
     def result(end: SearchEnd) -> CapacityResult:
-        capacity = None if end is SearchEnd.VIOLATION else held
-        return CapacityResult(slo, steps, end, capacity, missed)
+        # from every step, the knee's too: on a noisy machine a higher rate may meet the SLO
+        # after a lower one missed, and the capacity is the highest rate that met it
+        met = [s.offered_per_s for s in steps if s.meets(slo)]
+        capacity = None if end is SearchEnd.VIOLATION or not met else max(met)
+        above = [
+            s.offered_per_s
+            for s in steps
+            if not s.meets(slo) and (capacity is None or s.offered_per_s > capacity)
+        ]
+        return CapacityResult(slo, steps, end, capacity, min(above) if above else None)
 
     while len(steps) < lim.max_steps:
         step = measure(rate)

@@ -21,7 +21,7 @@ def test_capacity_finds_a_knee_on_the_reference_and_plots_it(tmp_path: Path) -> 
     out = tmp_path / "out"
     result = run_cli(
         "capacity", "--target", "reference-sqlite", "--admission-limit", 32, "--step", 1,
-        "--start-rate", 200, "--precision", 0.5, "--max-steps", 6, "--patience", 1,
+        "--start-rate", 200, "--precision", 0.5, "--max-steps", 7, "--patience", 1,
         "--procs", 1, "--seed", 5,
         "--slo", "p99=250ms,errors=1%", "--report", out, "--junit", out / "junit.xml",
         timeout=240,

@@ -109,3 +109,16 @@ def test_a_shedding_service_is_pushed_past_its_knee_after_converging() -> None:
     # 800/s is for the knee alone: goodput stays 395/s, half the offer
     assert result.knee is not None and result.knee.offered_per_s == 400
     assert result.end is SearchEnd.CONVERGED
+
+
+def test_the_capacity_is_the_highest_rate_that_met_the_slo_whatever_the_order() -> None:
+    # a busy moment: 200/s missed once; the knee's step at 400/s met the SLO afterwards
+    answers = {100: 20.0, 200: 900.0, 150: 30.0, 400: 40.0, 800: 900.0}
+
+    def noisy(rate: float) -> StepResult:
+        goodput = rate if rate <= 400 else 300.0
+        return StepResult(rate, rate, goodput, answers[int(rate)], 0.0)
+
+    result = search_capacity(noisy, SLO, SearchLimits(start_per_s=100, precision=0.5))
+    assert [s.offered_per_s for s in result.steps] == [100, 200, 150, 400, 800]
+    assert result.capacity_per_s == 400 and result.first_miss_per_s == 800
