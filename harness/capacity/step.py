@@ -122,7 +122,6 @@ class Stepper:
     on_step: Callable[[StepResult], None] | None = None
     reports: list[CheckReport] = field(default_factory=list)
     histories: list[Path | None] = field(default_factory=list)
-    timelines: list[Timeline] = field(default_factory=list)
 
     def __call__(self, rate: float) -> StepResult:
         n = len(self.reports) + 1
@@ -145,7 +144,6 @@ class Stepper:
         report = check_history(result.history)
         self.reports.append(report)
         self.histories.append(path)
-        self.timelines.append(result.timeline)
         step = step_result(rate, self.load.step_s, result.timeline, self.slo)
         extra: dict[str, Any] = {
             **step.extra,
