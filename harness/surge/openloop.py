@@ -205,11 +205,11 @@ class OpenLoopDriver(SurgeDriver):
             f" in {procs} processes" if procs > 1 else ""
         )
         if procs == 1:
-            start = loop.time() + 0.05
             crowd_transport = ClaimTransport(
                 self.target.factory(self.plan.patience), self.plan.patience
             )
-            await crowd_transport.open(64)
+            await crowd_transport.open(64)  # an adapter pool takes seconds: before the start
+            start = loop.time() + 0.05
             crowd = Crowd(
                 self.plan, 0, 1, self.campaign.campaign_id, self.history, crowd_transport,
                 start, self.progress,
@@ -389,11 +389,11 @@ def _process_main(spec: _ProcessSpec, pipe: Connection) -> None:
         plan = spec.plan
         transport = ClaimTransport(spec.target.factory(plan.patience), plan.patience)
         history = History(spec.part_path, t0_ns=spec.t0_ns, retain=False, flush=False)
-        pipe.send(("ready", None))
-        start = pipe.recv()
 
         async def drive() -> CrowdPart:
-            await transport.open(64)
+            await transport.open(64)  # an adapter pool takes seconds to build: before "ready"
+            pipe.send(("ready", None))
+            start = await run_blocking(pipe.recv)
             crowd = Crowd(plan, spec.index, spec.count, spec.campaign_id, history, transport, start)
             ticker = asyncio.create_task(_report_progress(crowd, pipe))
             try:
