@@ -22,6 +22,7 @@ from harness.commands.common import add_connection_arguments, add_replicas_argum
 from harness.commands.surge_probe import add_probe_arguments, check_probe_options, run_probe
 from harness.commands.values import seconds
 from harness.errors import ExitCode, UsageError
+from harness.interrupts import raise_if_swallowed
 from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
 from harness.surge.arrivals import SYNTAX
@@ -440,6 +441,7 @@ class _Progress:
         self.last = 0.0
 
     def __call__(self, p: Progress) -> None:
+        raise_if_swallowed()  # every tick is a safe point to end on a lost Ctrl-C
         now = time.monotonic()
         a = p.answers
         who = p.crowd or f"clients {p.running} running, {p.stopped} done"

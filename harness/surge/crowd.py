@@ -121,7 +121,6 @@ class Crowd:
                 task = loop.create_task(self._arrival(n, planned, deadline, slots))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
-            self.progress.running = len(tasks)
             while tasks:
                 await asyncio.gather(*list(tasks))
         finally:

@@ -21,7 +21,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -45,6 +45,7 @@ from harness.surge.timeline import Timeline, merge_parts
 START_AFTER_S = 0.3
 """Time 0 of the schedule is this long after every driver process said it was ready."""
 READY_TIMEOUT_S = 60.0
+PROGRESS_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -200,17 +201,15 @@ class OpenLoopDriver(SurgeDriver):
     async def _surge(self) -> tuple[float, DriverReport]:
         loop = asyncio.get_running_loop()
         procs = self.plan.process_count
-        self.progress.crowd = (
-            f"open-loop crowd {self.plan.shape.text}"
-            if procs == 1
-            else f"open-loop crowd {self.plan.shape.text} in {procs} processes (counts at the end)"
+        self.progress.crowd = f"open-loop crowd {self.plan.shape.text}" + (
+            f" in {procs} processes" if procs > 1 else ""
         )
         if procs == 1:
-            start = loop.time() + 0.05
             crowd_transport = ClaimTransport(
                 self.target.factory(self.plan.patience), self.plan.patience
             )
-            await crowd_transport.open(64)
+            await crowd_transport.open(64)  # an adapter pool takes seconds: before the start
+            start = loop.time() + 0.05
             crowd = Crowd(
                 self.plan, 0, 1, self.campaign.campaign_id, self.history, crowd_transport,
                 start, self.progress,
@@ -304,13 +303,17 @@ class _ProcessSpec:
 
 class _DriverProcesses:
     """The driver processes of one surge, each talking over its own pipe: ``ready`` once it
-    is set up, then the start time, then its :class:`CrowdPart` (or one error line)."""
+    is set up, then the start time, its counts every second (``progress``), then its
+    :class:`CrowdPart` (or one error line)."""
 
     def __init__(self, driver: OpenLoopDriver, count: int, scratch: Path) -> None:
         context = multiprocessing.get_context("spawn")
         self.part_files = [scratch / f"part-{i}.jsonl" for i in range(count)]
         self._pipes: list[Connection] = []
         self._procs: list[Any] = []
+        self._progress = driver.progress
+        self._counts: dict[int, tuple[int, dict[str, int]]] = {}
+        """Each process's latest (requests sent, answers by class), for the progress line."""
         for i in range(count):
             spec = _ProcessSpec(
                 driver.plan, driver.target, i, count, driver.campaign.campaign_id,
@@ -339,10 +342,15 @@ class _DriverProcesses:
                     f"driver process {i} ended without its results (exit code {code})"
                 ) from None
 
-        kind, payload = await run_blocking(receive)
-        if kind == "error":
-            raise InfrastructureError(f"driver process {i}: {payload}")
-        return payload
+        while True:
+            kind, payload = await run_blocking(receive)
+            if kind == "error":
+                raise InfrastructureError(f"driver process {i}: {payload}")
+            if kind != "progress":
+                return payload
+            self._counts[i] = payload
+            self._progress.attempted = sum(n for n, _ in self._counts.values())
+            self._progress.answers = sum((Counter(a) for _, a in self._counts.values()), Counter())
 
     async def ready(self) -> None:
         await asyncio.gather(*(self._receive(i, READY_TIMEOUT_S) for i in range(len(self._pipes))))
@@ -381,15 +389,17 @@ def _process_main(spec: _ProcessSpec, pipe: Connection) -> None:
         plan = spec.plan
         transport = ClaimTransport(spec.target.factory(plan.patience), plan.patience)
         history = History(spec.part_path, t0_ns=spec.t0_ns, retain=False, flush=False)
-        pipe.send(("ready", None))
-        start = pipe.recv()
 
         async def drive() -> CrowdPart:
-            await transport.open(64)
+            await transport.open(64)  # an adapter pool takes seconds to build: before "ready"
+            pipe.send(("ready", None))
+            start = await run_blocking(pipe.recv)
             crowd = Crowd(plan, spec.index, spec.count, spec.campaign_id, history, transport, start)
+            ticker = asyncio.create_task(_report_progress(crowd, pipe))
             try:
                 return await crowd.run()
             finally:
+                ticker.cancel()
                 transport.close()
 
         part = asyncio.run(drive())
@@ -402,3 +412,11 @@ def _process_main(spec: _ProcessSpec, pipe: Connection) -> None:
         return  # the parent is gone or stopped us
     except Exception as exc:  # noqa: BLE001 - one line for the parent, never a traceback
         pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+async def _report_progress(crowd: Crowd, pipe: Connection) -> None:
+    """Every second, the crowd's counts to the main process for its progress line."""
+    while True:
+        await asyncio.sleep(PROGRESS_EVERY_S)
+        progress = crowd.progress
+        pipe.send(("progress", (progress.attempted, dict(progress.answers))))
