@@ -24,6 +24,7 @@ from harness.capacity.slo import DEFAULT_SLO, SYNTAX, Slo, parse_slo
 from harness.capacity.step import StepLoad
 from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
 from harness.errors import ExitCode, UsageError
+from harness.interrupts import raise_if_swallowed
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
 
 HELP = "find the highest open-loop rate at which a service meets an SLO (and check invariants)"
@@ -275,6 +276,7 @@ class _StepPrinter:
         self.n = 0
 
     def __call__(self, step: StepResult) -> None:
+        raise_if_swallowed()  # every step is a safe point to end on a lost Ctrl-C
         self.n += 1
         percentile = f"p{self.slo.percentile:g}" if self.slo.percentile is not None else "p99"
         latency = "-" if step.latency_ms is None else f"{step.latency_ms:.1f} ms"
