@@ -14,6 +14,9 @@ benchmark, measured, goal, ratio to the goal, pass. The scripts and what they me
   process and embedded, with socat measured alongside as the reference relay;
 * ``bench_load_driver.py`` (if present): the surge driver's claims/s against wrk and locust
   (goals >= 0.3x wrk, >= 1.0x locust);
+* ``bench_open_loop.py``: the open-loop driver's highest rate with under 1 % late arrivals as a
+  ratio to wrk's (goal >= 0.6x with two driver processes), and its driver processes' memory for
+  a million claims (goal < 1 GB);
 * ``bench_detect.py``: median time to detect each seeded bug (goal <= 20 s). Five seeds per
   target take about an hour, so run_all uses **3 seeds** by default (``--detect-seeds 5`` for the
   issue's five, or ``--detect-json FILE`` to take the rows of a saved ``bench_detect.py --json``
@@ -43,7 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 README = ROOT / "README.md"
-ALL = ("checkers", "faultproxy", "load", "detect")
+ALL = ("checkers", "faultproxy", "load", "openloop", "detect")
 
 
 def run_script(name: str, argv: list[str]) -> tuple[int, str, float]:
@@ -136,6 +139,11 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
             code, out, _ = run_script("bench_load_driver.py", argv)
             found = load_driver_rows(out)
             rows += found or [error_row("load driver", f"exit {code}, no ratio rows")]
+        elif which == "openloop":
+            argv = ["--seconds", "3", "--memory-claims", "40000"] if args.quick else []
+            code, out, _ = run_script("bench_open_loop.py", argv)
+            found = json_rows(out)
+            rows += found if found is not None else [error_row("open-loop driver", f"exit {code}")]
         elif which == "detect" and args.detect_json:
             # the rows of an earlier `bench_detect.py --json` run (its output saved to a file)
             found = json_rows(args.detect_json.read_text(encoding="utf-8"))

@@ -10,14 +10,24 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
 from harness.errors import UsageError
-from harness.invariants import Invariant
+from harness.invariants import LIVENESS_PROPERTIES, Invariant
 
 StoreKind = Literal["sqlite", "redis", "postgres"]
+
+
+class FoundBy(StrEnum):
+    """Which command shows a seeded bug: ``run``'s search over histories for the ten safety
+    invariants, or ``surge --probe metastable`` for a service that stays down after a trigger
+    (a bug no history of claims can prove, so ``run`` must not be expected to find it)."""
+
+    RUN = "run"
+    PROBE = "probe"
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,18 @@ class TargetInfo:
     needs_replicas: int = 1
     """The fewest replicas with which the bug shows: 2 for a mistake that is correct inside one
     process (an in-process lock, a replica-local key record, a lease without fencing)."""
+    store_timeout_s: float | None = None
+    """How long the service waits for its store (``--store-timeout``; the service's default, 2 s,
+    when None): the collapsing target waits far longer than its users do."""
+
+    @property
+    def found_by(self) -> FoundBy | None:
+        """The command that finds this target's bug (None for a reference)."""
+        if not self.violates:
+            return None
+        if all(v in LIVENESS_PROPERTIES for v in self.violates):
+            return FoundBy.PROBE
+        return FoundBy.RUN
 
     @property
     def replicable(self) -> bool:
@@ -54,6 +76,8 @@ class TargetInfo:
             "replicas": self.replicable,
             "needs_replicas": self.needs_replicas,
             "risk_check_ms": self.risk_check_ms,
+            "store_timeout_s": self.store_timeout_s,
+            "found_by": None if self.found_by is None else str(self.found_by),
         }
 
 
@@ -75,6 +99,7 @@ def _bug(
     store: StoreKind = "sqlite",
     needs_replicas: int = 1,
     risk_check_ms: float | None = None,
+    store_timeout_s: float | None = None,
 ) -> TargetInfo:
     return TargetInfo(
         name=f"bug-{bug}",
@@ -85,6 +110,7 @@ def _bug(
         description=description,
         needs_replicas=needs_replicas,
         risk_check_ms=risk_check_ms,
+        store_timeout_s=store_timeout_s,
     )
 
 
@@ -195,6 +221,15 @@ _TARGETS: tuple[TargetInfo, ...] = (
         needs_replicas=2,
         risk_check_ms=30.0,
     ),
+    _bug(
+        "metastable-queue",
+        (Invariant.RECOVERS_AFTER_TRIGGER,),
+        "serializes claims through one worker and an unbounded in-process queue, no admission "
+        "control, waits 10 s for it (users wait 1-2 s) and does every job whether anyone still "
+        "waits: after a trigger every answer comes too late, users press again, the queue only "
+        "grows (surge --probe metastable)",
+        store_timeout_s=10.0,
+    ),
 )
 
 CATALOG: Mapping[str, TargetInfo] = MappingProxyType({t.name: t for t in _TARGETS})
@@ -245,4 +280,6 @@ def service_argv(
         argv += ["--replica", replica]
     if info.risk_check_ms is not None:
         argv += ["--risk-check-ms", f"{info.risk_check_ms:g}"]
+    if info.store_timeout_s is not None:
+        argv += ["--store-timeout", f"{info.store_timeout_s:g}"]
     return argv

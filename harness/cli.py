@@ -33,11 +33,13 @@ COMMANDS: dict[str, str] = {
     "images": "images",
     "cleanup": "cleanup",
     "surge": "surge",
+    "capacity": "capacity",
 }
 
 EPILOG = """exit codes:
-  0  every invariant held (or the command succeeded)
-  1  an invariant was violated; the scenario file's path is printed
+  0  every invariant held (or the command succeeded; capacity: a capacity was found)
+  1  an invariant was violated; the scenario file's path is printed (surge --probe: also when
+     the target stayed down, recovers-after-trigger; capacity: also when no rate met the SLO)
   2  usage or configuration error
   3  infrastructure error: target, store, fault proxy, runtime or Docker unavailable
   130 interrupted (Ctrl-C), 143 terminated (SIGTERM); what was started is stopped first

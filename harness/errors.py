@@ -15,7 +15,8 @@ class ExitCode(IntEnum):
     OK = 0
     """Every invariant held (or the command did what it was asked)."""
     VIOLATION = 1
-    """An invariant was violated; a scenario file was saved."""
+    """An invariant was violated (a scenario file was saved), the metastability probe's
+    ``recovers-after-trigger`` failed, or capacity found no rate meeting its SLO."""
     USAGE = 2
     """Bad usage or configuration: unknown target, malformed scenario, invalid option value."""
     INFRASTRUCTURE = 3

@@ -1,7 +1,12 @@
-"""The ten invariants a coupon claim service must keep, by their stable names.
+"""The invariants a coupon claim service must keep, by their stable names, and the one liveness
+property the metastability probe judges.
 
-The first eight protect the campaign (nothing over-issued, lost or invented); the last two protect
-the users: a definite refusal must be true when it is given.
+The first eight protect the campaign (nothing over-issued, lost or invented); the next two protect
+the users: a definite refusal must be true when it is given. Those ten are decided on every
+history (``ALL_INVARIANTS``). ``recovers-after-trigger`` is of another kind: not a fact about one
+history's claims but about the service's goodput over time, judged only by ``surge --probe
+metastable`` (harness.probe.verdict). It shares the vocabulary so that seeded targets declare it,
+reports list it and JUnit makes it a test case beside the others, in the same shape.
 
 These names are the shared vocabulary of the seeded-bug targets (which declare what they violate),
 the checkers (one per invariant), reports, JUnit test cases and scenario files.
@@ -33,6 +38,13 @@ class Invariant(StrEnum):
     """No claim is answered sold_out before the whole stock can have been issued."""
     NO_FALSE_LIMIT = "no-false-limit"
     """No claim is answered limit_reached unless its user can have held the per-user limit."""
+    RECOVERS_AFTER_TRIGGER = "recovers-after-trigger"
+    """After a trigger (a fault or a load spike) is removed, goodput comes back to 90 % of its
+    level before it (a liveness property: judged by the metastability probe, not the checkers)."""
 
 
-ALL_INVARIANTS: tuple[Invariant, ...] = tuple(Invariant)
+LIVENESS_PROPERTIES: tuple[Invariant, ...] = (Invariant.RECOVERS_AFTER_TRIGGER,)
+"""The properties judged over time by a probe rather than on a history by the checkers."""
+
+ALL_INVARIANTS: tuple[Invariant, ...] = tuple(i for i in Invariant if i not in LIVENESS_PROPERTIES)
+"""The ten invariants the checkers decide on every history (run, replay, surge, check)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from targets.cluster_bugs import LeaseLockNoFencing, LocalIdempotencyCache, LocalLock
+from targets.metastable import MetastableQueue
 from targets.stores.base import Campaign, ClaimResult, ClaimStatus, RiskCheck
 from targets.stores.postgres import PostgresStore
 from targets.stores.redis import CLAIM_LUA, STOCK_CHECK_LUA, RedisStore, _keys
@@ -397,6 +398,7 @@ BUG_STORES: dict[str, Any] = {
     "local-lock": LocalLock,
     "local-idempotency-cache": LocalIdempotencyCache,
     "lease-lock-no-fencing": LeaseLockNoFencing,
+    "metastable-queue": MetastableQueue,
 }
 """Bug name (as in ``--bug``) -> the store class that carries it."""
 

@@ -3,8 +3,8 @@
 They know nothing of Docker, processes or Hypothesis: their only input is a history.
 """
 
-from harness.checkers.check import check_history
+from harness.checkers.check import check_history, merge_reports
 from harness.checkers.model import CheckReport, Status, Verdict
 from harness.checkers.rules import RULES
 
-__all__ = ["RULES", "CheckReport", "Status", "Verdict", "check_history"]
+__all__ = ["RULES", "CheckReport", "Status", "Verdict", "check_history", "merge_reports"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
+from typing import Any
 
 from harness.checkers.facts import collect, gc_paused
 from harness.checkers.model import CheckReport, Status, Verdict
@@ -66,3 +67,27 @@ def _merge(invariant: Invariant, verdicts: list[Verdict]) -> Verdict:
     if len(verdicts) == 1:
         return verdicts[0]
     return Verdict(invariant, Status.PASS, f"held in all {len(verdicts)} campaigns")
+
+
+def merge_reports(reports: Sequence[CheckReport]) -> CheckReport:
+    """Several histories' reports as one (capacity's steps, the probe and its calibration): an
+    invariant fails if it failed in any, is unknown if undecided in some and failed in none, and
+    passes otherwise; the claim counts add up."""
+    if len(reports) == 1:
+        return reports[0]
+    names: list[Invariant] = []
+    for report in reports:
+        names += [v.invariant for v in report.verdicts if v.invariant not in names]
+    verdicts = [
+        _merge(name, [v for r in reports for v in r.verdicts if v.invariant == name])
+        for name in names
+    ]
+    summary: dict[str, Any] = {"histories": len(reports)}
+    for key in ("campaigns",):
+        summary[key] = sum(int(r.summary.get(key, 0)) for r in reports)
+    for key in ("claims_by_type", "claims_by_reason"):
+        total: Counter[str] = Counter()
+        for r in reports:
+            total.update(r.summary.get(key, {}))
+        summary[key] = dict(total)
+    return CheckReport(verdicts, summary)

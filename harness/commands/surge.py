@@ -12,18 +12,23 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from harness.atomic import write_atomic
 from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
+from harness.commands.surge_probe import add_probe_arguments, check_probe_options, run_probe
 from harness.commands.values import seconds
-from harness.errors import ExitCode
+from harness.errors import ExitCode, UsageError
 from harness.interrupts import raise_if_swallowed
 from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
+from harness.surge.arrivals import SYNTAX
 from harness.surge.driver import Progress
 from harness.surge.metrics import format_table
+from harness.surge.openreport import format_open_loop
 from harness.surge.plan import FAULT_NAMES, RETRY_POLICIES, SurgeSettings
 from harness.surge.run import (
     SurgeAborted,
@@ -53,9 +58,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--clients",
         type=int,
-        default=DEFAULTS.clients,
+        default=None,
         metavar="N",
-        help="concurrent clients (default: 200)",
+        help="closed loop: concurrent clients, each waiting for its answer (default: 200)",
+    )
+    parser.add_argument(
+        "--arrivals",
+        default=None,
+        metavar="SHAPE",
+        help="open loop instead of --clients: users arrive on this schedule whatever the "
+        "service does: " + ", ".join(syntax for syntax, _ in SYNTAX.values()) + " (per second)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=_number("--patience", "--patience 1.5"),
+        default=None,
+        metavar="SECONDS",
+        help="open loop: a user gives up on a request after this (default: --client-timeout)",
+    )
+    parser.add_argument(
+        "--impatience",
+        default=DEFAULTS.impatience,
+        metavar="WHAT",
+        help="open loop, after giving up or an error: none | same-key (retry after backoff) | "
+        "refresh (press again at once: a new request, same key) (default: none)",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=_whole("--max-attempts", "--max-attempts 3"),
+        default=DEFAULTS.max_attempts,
+        metavar="N",
+        help="open loop: requests per user for one claim under same-key or refresh, the first "
+        "included (default: 3)",
+    )
+    parser.add_argument(
+        "--procs",
+        type=_whole("--procs", "--procs 2"),
+        default=None,
+        metavar="N",
+        help="open loop: driver processes splitting the arrivals (default: the cores available)",
     )
     parser.add_argument(
         "--users",
@@ -128,12 +169,83 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_connection_arguments(parser)
     add_replicas_argument(parser)
+    add_probe_arguments(parser)
+
+
+_DEFAULT_ARGS: Mapping[str, object] = MappingProxyType(
+    {"duration": DEFAULTS.duration, "users": DEFAULTS.users, "stock": DEFAULTS.stock,
+     "per_user_limit": DEFAULTS.per_user_limit, "ramp": DEFAULTS.ramp,
+     "retry_policy": DEFAULTS.retry_policy}
+)  # fmt: skip
+"""The rush options' defaults, to tell which a probe invocation was given."""
+
+OPEN_LOOP_ONLY = ("patience", "impatience", "max_attempts", "procs")
+CLOSED_LOOP_ONLY = ("clients", "ramp", "retry_policy")
+
+
+def _number(option: str, example: str) -> Callable[[str], float]:
+    """A number for ``option`` (its range is checked with the plan), or one line with an
+    example."""
+
+    def parse(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number of seconds, e.g. {example}, got {text!r}"
+            ) from None
+
+    return parse
+
+
+def _whole(option: str, example: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number, e.g. {example}, got {text!r}"
+            ) from None
+
+    return parse
+
+
+def _check_loop_options(args: argparse.Namespace) -> None:
+    """--arrivals (open loop) and --clients (closed loop) exclude each other, and so do the
+    options that only mean something for one of them."""
+    given = {
+        "clients": args.clients is not None,
+        "ramp": args.ramp != DEFAULTS.ramp,
+        "retry_policy": args.retry_policy != DEFAULTS.retry_policy,
+        "patience": args.patience is not None,
+        "impatience": args.impatience != DEFAULTS.impatience,
+        "max_attempts": args.max_attempts != DEFAULTS.max_attempts,
+        "procs": args.procs is not None,
+    }
+    example = "e.g. --arrivals spike:50:500:5:3 --patience 1 --impatience refresh"
+    if args.arrivals is not None:
+        for name in CLOSED_LOOP_ONLY:
+            if given[name]:
+                option = "--" + name.replace("_", "-")
+                raise UsageError(
+                    f"{option} is for the closed loop (--clients); with --arrivals use "
+                    f"--patience, --impatience and --max-attempts, {example}"
+                )
+        return
+    for name in OPEN_LOOP_ONLY:
+        if given[name]:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} needs an open-loop crowd: --arrivals SHAPE, {example}")
 
 
 def run(args: argparse.Namespace) -> int:
+    check_probe_options(args, _DEFAULT_ARGS)
+    if args.probe is not None:
+        return run_probe(args, _Progress(sys.stderr))
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    _check_loop_options(args)
     settings = SurgeSettings(
-        clients=args.clients,
+        clients=args.clients if args.clients is not None else DEFAULTS.clients,
         users=args.users,
         stock=args.stock,
         per_user_limit=args.per_user_limit,
@@ -144,6 +256,11 @@ def run(args: argparse.Namespace) -> int:
         seed=seed,
         client_timeout=args.client_timeout,
         admission_limit=args.admission_limit,
+        arrivals=args.arrivals,
+        patience=args.patience,
+        impatience=args.impatience,
+        max_attempts=args.max_attempts,
+        procs=args.procs,
     )
     options = SurgeOptions(
         target=args.target,
@@ -213,10 +330,22 @@ def _report_aborted(aborted: SurgeAborted, directory: Path) -> None:
 
 
 def _announce(name: str, runtime: str, settings: SurgeSettings) -> None:
+    if settings.open_loop:
+        plan = settings.open_loop_plan()
+        load = (
+            f"open-loop arrivals {plan.shape.text} (~{plan.shape.expected(plan.duration):.0f} "
+            f"over {plan.duration:g}s) in {plan.process_count} driver process(es), patience "
+            f"{plan.patience:g}s, impatience {plan.impatience}"
+            + (f" (up to {plan.max_attempts} attempts)" if plan.impatience != "none" else "")
+        )
+    else:
+        load = (
+            f"{settings.clients} clients over a {settings.ramp:g}s ramp, retry "
+            f"{settings.retry_policy}"
+        )
     print(
-        f"surge on {name} ({runtime} runtime): {settings.clients} clients over a "
-        f"{settings.ramp:g}s ramp, {settings.users} users, stock {settings.stock}, limit "
-        f"{settings.per_user_limit}, retry {settings.retry_policy}, seed {settings.seed}"
+        f"surge on {name} ({runtime} runtime): {load}, {settings.users} users, stock "
+        f"{settings.stock}, limit {settings.per_user_limit}, seed {settings.seed}"
         + (f", faults {', '.join(settings.faults)}" if settings.faults else ""),
         file=sys.stderr,
         flush=True,
@@ -239,6 +368,8 @@ def _keep(path: Path, outcome: SurgeOutcome) -> tuple[Path, str | None]:
 def _print_outcome(outcome: SurgeOutcome) -> None:
     run = outcome.run
     print(format_table(outcome.metrics))
+    if outcome.timeline is not None and outcome.plan is not None:
+        print(format_open_loop(outcome.plan, outcome.timeline))
     print(f"stopped   {run.stop_reason} after {run.surge_seconds:.2f}s")
     if run.skipped_faults:
         print(f"skipped   {', '.join(run.skipped_faults)}: the surge ended before their turn")
@@ -293,6 +424,8 @@ def _write_html(outcome: SurgeOutcome, directory: Path, summary: dict[str, Any])
                 if k not in ("timeline", "fault_windows")
             },
             title=f"coupon-chaos surge: {outcome.target}",
+            open_loop=summary.get("open_loop"),
+            fault_windows=summary["metrics"].get("fault_windows", []),
         )
     except Exception as exc:  # noqa: BLE001 - a report must not hide the verdict
         print(f"coupon-chaos: warning: report.html not written: {exc}", file=sys.stderr)
@@ -311,8 +444,9 @@ class _Progress:
         raise_if_swallowed()  # every tick is a safe point to end on a lost Ctrl-C
         now = time.monotonic()
         a = p.answers
+        who = p.crowd or f"clients {p.running} running, {p.stopped} done"
         line = (
-            f"t={p.elapsed:.0f}s clients {p.running} running, {p.stopped} done  "
+            f"t={p.elapsed:.0f}s {who}  "
             f"claims {p.attempted} (granted {a.get('granted', 0)}, sold_out "
             f"{a.get('sold_out', 0)}, overloaded {a.get('overloaded', 0)}, timeout/reset "
             f"{a.get('timeout', 0) + a.get('reset', 0)})"

@@ -7,7 +7,7 @@ import json
 
 from harness.catalog import CATALOG
 from harness.errors import ExitCode
-from harness.invariants import ALL_INVARIANTS
+from harness.invariants import ALL_INVARIANTS, LIVENESS_PROPERTIES
 
 HELP = "list the bundled targets (reference services and seeded-bug variants)"
 
@@ -33,8 +33,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{t.name:<{width}}  {t.kind:<10}  {t.store:<8}  {replicas:<9}  {violates}")
         print(f"{'':<{width}}  {t.description}")
     covered = {v for t in infos for v in t.violates}
+    safety = [i for i in ALL_INVARIANTS if i in covered]
     print(
-        f"invariants covered by the seeded bugs: {len(covered)} of {len(ALL_INVARIANTS)}: "
-        + ", ".join(str(i) for i in ALL_INVARIANTS if i in covered)
+        f"invariants covered by the seeded bugs: {len(safety)} of {len(ALL_INVARIANTS)}: "
+        + ", ".join(str(i) for i in safety)
     )
+    liveness = [str(p) for p in LIVENESS_PROPERTIES if p in covered]
+    if liveness:
+        print(
+            f"and the probe's liveness property: {', '.join(liveness)} (surge --probe metastable)"
+        )
     return ExitCode.OK

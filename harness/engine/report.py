@@ -13,8 +13,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import atomic_file, write_atomic
+from harness.atomic import write_atomic
+from harness.checkers.model import Status
 from harness.engine.run import RunOutcome
+from harness.junit import JUnitCase, junit_suite, write_junit_suite
 
 
 def report_json(outcome: RunOutcome) -> dict[str, Any]:
@@ -59,44 +61,24 @@ def write_report(outcome: RunOutcome, directory: Path) -> Path:
 
 def junit_xml(outcome: RunOutcome) -> ET.Element:
     """One test case per invariant: failed with the violation's detail, skipped if unknown."""
-    suite = ET.Element(
-        "testsuite",
-        {
-            "name": "coupon-chaos",
-            "tests": str(len(outcome.invariants)),
-            "failures": str(sum(1 for s in outcome.invariants if s.status == "fail")),
-            "skipped": str(sum(1 for s in outcome.invariants if s.status == "unknown")),
-            "errors": "0",
-            "time": f"{outcome.elapsed:.3f}",
-        },
-    )
-    props = ET.SubElement(suite, "properties")
-    for name, value in (
+    note = f"scenario: {outcome.scenario_path}" if outcome.scenario_path else ""
+    cases = [
+        JUnitCase(
+            s.name,
+            Status(s.status),
+            s.detail,
+            s.detail + (f"\n{note}" if note else ""),
+            "not decided in any example",
+        )
+        for s in outcome.invariants
+    ]
+    properties = [
         ("target", outcome.target),
         ("seed", str(outcome.seed)),
         ("profile", outcome.profile),
-    ):
-        ET.SubElement(props, "property", {"name": name, "value": value})
-    for summary in outcome.invariants:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            {"classname": f"coupon-chaos.{outcome.target}", "name": summary.name, "time": "0"},
-        )
-        if summary.status == "fail":
-            failure = ET.SubElement(case, "failure", {"message": summary.detail or "violated"})
-            text = summary.detail
-            if outcome.scenario_path:
-                text += f"\nscenario: {outcome.scenario_path}"
-            failure.text = text
-        elif summary.status == "unknown":
-            ET.SubElement(case, "skipped", {"message": "not decided in any example"})
-    return suite
+    ]
+    return junit_suite(outcome.target, cases, properties, outcome.elapsed)
 
 
 def write_junit(outcome: RunOutcome, path: Path) -> Path:
-    tree = ET.ElementTree(junit_xml(outcome))
-    ET.indent(tree)
-    with atomic_file(path) as out:
-        tree.write(out, encoding="utf-8", xml_declaration=True)
-    return path
+    return write_junit_suite(junit_xml(outcome), path)

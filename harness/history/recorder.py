@@ -24,10 +24,27 @@ class History:
     of the harness itself still leaves the history up to that point.
     """
 
-    def __init__(self, path: Path | None = None, meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        meta: dict[str, Any] | None = None,
+        *,
+        t0_ns: int | None = None,
+        retain: bool = True,
+        flush: bool = True,
+    ) -> None:
+        """``t0_ns``: the ``time.monotonic_ns()`` its times count from (default: now), so the
+        histories of several processes on one machine share one clock and merge
+        (:func:`harness.history.merge.merge_ops`). ``retain=False`` keeps no op in memory (only
+        the file gets them: an open-loop driver process's part of a surge), and ``flush=False``
+        leaves the file's buffering to Python (a part file is merged, never read while it
+        grows)."""
         self._ops: list[Op] = []
+        self._count = 0
+        self._retain = retain
+        self._flush = flush
         self._lock = threading.Lock()
-        self._t0 = time.monotonic_ns()
+        self._t0 = time.monotonic_ns() if t0_ns is None else t0_ns
         self.meta: dict[str, Any] = dict(meta or {})
         self._sink: IO[str] | None = None
         if path is not None:
@@ -69,7 +86,7 @@ class History:
     ) -> Op:
         with self._lock:
             op = Op(
-                len(self._ops),
+                self._count,
                 type,
                 process,
                 f,
@@ -79,11 +96,30 @@ class History:
                 None if invoke is None else invoke.time,
                 extra,
             )
-            self._ops.append(op)
+            self._count += 1
+            if self._retain:
+                self._ops.append(op)
             if self._sink is not None:
                 self._sink.write(json.dumps(op.to_json()) + "\n")
-                self._sink.flush()
+                if self._flush:
+                    self._sink.flush()
             return op
+
+    @classmethod
+    def of(cls, ops: list[Op], meta: dict[str, Any] | None = None) -> History:
+        """A history holding ``ops`` (already numbered from 0 in order, as a merge gives them);
+        its clock continues from the last op's time."""
+        history = cls(meta=meta)
+        history._ops = ops
+        history._count = len(ops)
+        if ops:
+            history._t0 = time.monotonic_ns() - ops[-1].time
+        return history
+
+    @property
+    def t0_ns(self) -> int:
+        """The ``time.monotonic_ns()`` this history's op times count from."""
+        return self._t0
 
     # -- reading
     @property
@@ -96,7 +132,7 @@ class History:
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._ops)
+            return self._count
 
     def close(self) -> None:
         with self._lock:
@@ -123,6 +159,7 @@ class History:
         history = cls()
         with gc_paused():
             metas, history._ops = read_well_formed(content) or read_lines(content, path)
+        history._count = len(history._ops)
         for meta in metas:
             history.meta.update(meta)
         return history

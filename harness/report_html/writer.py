@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import numpy as np
 from harness.atomic import write_atomic
 from harness.checkers.model import CheckReport
 from harness.invariants import Invariant
+from harness.report_html.crowd import crowd_png
 from harness.report_html.digest import CLASSES, HistoryDigest, digest_history
 from harness.report_html.evidence import proving_ops
 from harness.report_html.page import MAX_FAULT_ROWS, Chart, PageInput, render
@@ -38,14 +39,21 @@ def write_html_report(
     settings: dict[str, Any],
     metrics: dict[str, Any] | None = None,
     title: str,
+    open_loop: Mapping[str, Any] | None = None,
+    fault_windows: Sequence[Mapping[str, Any]] = (),
+    charts: Sequence[Chart] = (),
 ) -> Path:
     """Write ``directory/report.html`` and return its path.
 
     ``history_path`` is the JSON Lines history to plot (read in one streaming pass, so a
     million-op surge history is fine); ``None`` when none was kept, and the page says so.
-    ``check_report`` supplies the verdict and the violations, whose proving operations are looked
-    up in the history by index. ``settings`` (campaign and run settings) and ``metrics`` are shown
-    as tables. The file is written to a temporary name and renamed, so a reader never sees half.
+    ``open_loop`` (surge.json's ``open_loop``: an open-loop surge's timeline) adds the crowd's
+    chart, offered, achieved and granted per second and latency over time, shaded with
+    ``fault_windows`` (surge.json's ``metrics.fault_windows``). ``charts`` (the capacity
+    search's, drawn from its own numbers) come first. ``check_report`` supplies the verdict and
+    the violations, whose proving operations are looked up in the history by index.
+    ``settings`` (campaign and run settings) and ``metrics`` are shown as tables. The file is
+    written to a temporary name and renamed, so a reader never sees half.
     """
     proving = {str(v.invariant): proving_ops(v.evidence) for v in check_report.violations}
     wanted = {i for indices in proving.values() for i in indices}
@@ -63,7 +71,7 @@ def write_html_report(
         check_report=check_report,
         settings=settings,
         metrics=metrics,
-        charts=[],
+        charts=list(charts),
         proving=proving,
         ops={},
         notes=notes,
@@ -77,10 +85,35 @@ def write_html_report(
             page.charts.append(
                 Chart("Answers", class_counts_png(counts), "bar chart of answers by class")
             )
+    if open_loop is not None:
+        _crowd(page, open_loop, fault_windows)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / REPORT_NAME
     write_atomic(path, render(page))
     return path
+
+
+def _crowd(
+    page: PageInput, open_loop: Mapping[str, Any], fault_windows: Sequence[Mapping[str, Any]]
+) -> None:
+    """The open-loop crowd's chart first, and its numbers among the facts."""
+    page.charts.insert(
+        0,
+        Chart(
+            "Open-loop crowd",
+            crowd_png(open_loop, fault_windows),
+            "open-loop crowd: offered, achieved and granted per second with fault windows "
+            "shaded, and latency percentiles over time",
+        ),
+    )
+    for name, key in (("from intended start", "latency_intended"), ("from send", "latency_sent")):
+        lat = open_loop.get(key) or {}
+        if isinstance(lat, Mapping):
+            page.facts.append(
+                (f"latency {name} (ms)", {q: lat.get(f"{q}_ms") for q in ("p50", "p99", "max")})
+            )
+    page.facts.append(("arrivals offered", open_loop.get("arrivals")))
+    page.facts.append(("late arrivals (> 10 ms)", open_loop.get("late")))
 
 
 def _from_digest(page: PageInput, digest: HistoryDigest, history_path: Path | None) -> None:

@@ -534,6 +534,8 @@ class DockerRuntime(Runtime):
             environment["COUPON_REPLICA"] = replica
         if info.risk_check_ms is not None:
             environment["COUPON_RISK_CHECK_MS"] = f"{info.risk_check_ms:g}"
+        if info.store_timeout_s is not None:
+            environment["COUPON_STORE_TIMEOUT"] = f"{info.store_timeout_s:g}"
         container = self._run(
             role,
             self.images.service,

@@ -77,9 +77,13 @@ def run_as(user: int | None) -> RunAs:
     return {} if user is None else {"user": user, "group": user, "extra_groups": []}
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: PR_SET_PDEATHSIG=KILL (used where ``setpriv`` is missing)."""
+def die_with_parent() -> None:
+    """In the child, before exec: PR_SET_PDEATHSIG=KILL (used where ``setpriv`` is missing;
+    and by the open-loop surge's driver processes, started from the main thread)."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+_die_with_parent = die_with_parent
 
 
 def spawn(

@@ -29,6 +29,9 @@ from harness.errors import UsageError
 from harness.surge.http1 import ConnectionClosed, Http1Connection, ResponseError, post_bytes
 
 MAX_ADAPTER_THREADS = 64
+MAX_IDLE = 512
+"""Idle keep-alive connections an open-loop crowd keeps for its next arrivals; beyond it an
+answered connection is closed (after a spike, thousands would otherwise stay open)."""
 
 
 class Claimer(Protocol):
@@ -95,6 +98,11 @@ class HttpClaimer:
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=str(exc) or repr(exc))
         return classify_claim_response(status, answer)
 
+    @property
+    def connected(self) -> bool:
+        """True while its keep-alive connection is open (worth keeping for the next claim)."""
+        return self._conn is not None and not self._conn.closed
+
     def _drop(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -147,6 +155,7 @@ class ClaimTransport:
         self.timeout = timeout
         self._factory = adapter_factory
         self._http: dict[int, HttpClaimer] = {}
+        self._idle: list[HttpClaimer] = []
         self._pool: AdapterClaimers | None = None
         probe = adapter_factory()
         try:
@@ -177,10 +186,29 @@ class ClaimTransport:
             )
         return claimer
 
+    def lease(self) -> Claimer:
+        """A claimer for one request of an open-loop crowd, whoever sends it: an idle keep-alive
+        connection, else a new one (opened by its first claim); give it back when answered."""
+        if self._pool is not None:
+            return self._pool
+        if self._idle:
+            return self._idle.pop()
+        assert self._shape is not None, "open() first"
+        host, port, base, path_for, body_for = self._shape
+        return HttpClaimer(host, port, base, self.timeout, path_for, body_for)
+
+    def give_back(self, claimer: Claimer) -> None:
+        if isinstance(claimer, HttpClaimer):
+            if claimer.connected and len(self._idle) < MAX_IDLE:
+                self._idle.append(claimer)
+            else:
+                claimer.close()
+
     def close(self) -> None:
-        for claimer in self._http.values():
+        for claimer in [*self._http.values(), *self._idle]:
             claimer.close()
         self._http.clear()
+        self._idle.clear()
         if self._pool is not None:
             self._pool.close()
 

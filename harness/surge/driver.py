@@ -24,13 +24,11 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness.client import (
     CampaignSpec,
     ClaimAdapter,
     ClaimOutcome,
-    ClaimRequest,
     OutcomeType,
     Reason,
     ServiceError,
@@ -39,17 +37,12 @@ from harness.client.recorded import record_final_read
 from harness.errors import InfrastructureError
 from harness.history import History, OpFunction, OpType
 from harness.nemesis import Nemesis
+from harness.surge.attempts import NETWORK_ERRORS, backoff_delay, recorded_claim, retryable
 from harness.surge.blocking import run_blocking
 from harness.surge.claimers import Claimer, ClaimTransport
 from harness.surge.metrics import answer_class
 from harness.surge.plan import FaultWindow, SurgeSettings, ramp_offsets
 from harness.surge.selfcheck import DriverGauge, DriverReport
-
-_OP_TYPE = {OutcomeType.OK: OpType.OK, OutcomeType.FAIL: OpType.FAIL, OutcomeType.INFO: OpType.INFO}
-
-RETRYABLE_FAILS = frozenset({Reason.OVERLOADED, Reason.UNREACHABLE})
-"""Definite failures worth retrying: refused before any work, or never sent."""
-NETWORK_ERRORS = frozenset({Reason.TIMEOUT, Reason.RESET, Reason.UNREACHABLE})
 
 SETTLE = 0.2
 SETTLE_AFTER_INFO = 0.6
@@ -66,6 +59,8 @@ class Progress:
     attempted: int = 0
     answers: Counter[str] = field(default_factory=Counter)
     faults: list[str] = field(default_factory=list)
+    crowd: str = ""
+    """An open-loop surge's description for the line (empty: the closed loop's clients)."""
 
 
 @dataclass
@@ -170,13 +165,25 @@ class SurgeDriver:
         self.gauge = DriverGauge(settings.clients)
         self.phase = "the set-up (creating the campaign)"
         """What the surge was doing, for the line of an infrastructure error that ends it."""
+        self.schedule: list[FaultWindow] = settings.schedule()
+        """When each fault is applied and healed, in seconds after the surge starts."""
 
     # -- the whole surge
     async def run(self) -> SurgeRun:
-        settings = self.settings
-        await self.transport.open(settings.clients)
+        """Create the campaign, surge, heal, drain, read: the phases a subclass may replace
+        one by one (the open-loop crowd replaces :meth:`_surge`)."""
+        await self._setup()
+        surge_seconds, driver = await self._surge()
+        return await self._finish(surge_seconds, driver)
+
+    async def _setup(self) -> None:
+        await self.transport.open(self.settings.clients)
         await run_blocking(self._create)
         self.phase = "the surge"
+
+    async def _surge(self) -> tuple[float, DriverReport]:
+        """The closed loop: every client claims until it stops; (seconds, the driver's report)."""
+        settings = self.settings
         loop = asyncio.get_running_loop()
         self.gauge = DriverGauge(settings.clients)
         watcher = asyncio.create_task(self.gauge.watch_loop())
@@ -186,7 +193,7 @@ class SurgeDriver:
             asyncio.create_task(self._client(i, t0 + offset, deadline))
             for i, offset in enumerate(ramp_offsets(settings.clients, settings.ramp))
         ]
-        faults = asyncio.create_task(self._faults(settings.schedule(), t0))
+        faults = asyncio.create_task(self._faults(self.schedule, t0))
         ticker = asyncio.create_task(self._tick(t0)) if self.progress_cb else None
         interrupted = False
         try:
@@ -206,7 +213,9 @@ class SurgeDriver:
             else:
                 await faults
         surge_seconds = loop.time() - t0
-        driver = self.gauge.report(surge_seconds, self.progress.attempted)
+        return surge_seconds, self.gauge.report(surge_seconds, self.progress.attempted)
+
+    async def _finish(self, surge_seconds: float, driver: DriverReport) -> SurgeRun:
         self.phase = f"the heal after the surge ({surge_seconds:.1f}s in)"
         await run_blocking(self.nemesis.heal_all)
         await asyncio.sleep(SETTLE_AFTER_INFO if self.indeterminate else SETTLE)
@@ -278,9 +287,8 @@ class SurgeDriver:
             if outcome.reason is Reason.LIMIT_REACHED:
                 self.users.retire(user)
                 return False
-            retryable = outcome.type is OutcomeType.INFO or outcome.reason in RETRYABLE_FAILS
             if (
-                not retryable
+                not retryable(outcome)
                 or settings.retry_policy == "none"
                 or attempt >= settings.max_retries
                 or loop.time() >= deadline
@@ -288,8 +296,7 @@ class SurgeDriver:
                 if outcome.reason in NETWORK_ERRORS:
                     await asyncio.sleep(settings.backoff)  # pace, do not spin on a dead target
                 return False
-            cap = min(settings.backoff_cap, settings.backoff * 2**attempt)
-            await asyncio.sleep(rng.uniform(0, cap))
+            await asyncio.sleep(backoff_delay(rng, attempt, settings.backoff, settings.backoff_cap))
             if settings.retry_policy == "new-key":
                 key = f"{process}-k{next(keys)}"
         return False  # pragma: no cover - the loop returns
@@ -297,23 +304,12 @@ class SurgeDriver:
     async def _claim(
         self, claimer: Claimer, process: str, user: str, key: str, f: str
     ) -> ClaimOutcome:
-        """Invoke, send, complete: what harness.client.recorded.RecordedClient records."""
-        cid = self.campaign.campaign_id
-        request = ClaimRequest(cid, user, key)
-        # ClaimRequest.to_json() spelled out: dataclasses.asdict is a hot spot at surge rates
-        invoke = self.history.invoke(
-            process, f, {"campaign_id": cid, "user_id": user, "idempotency_key": key}
-        )
+        """Invoke, send, complete (:func:`recorded_claim`), counted for the progress line."""
         if f == OpFunction.CLAIM:
             self.progress.attempted += 1
-        outcome = await claimer.claim(request)
-        value = {"coupon_code": outcome.coupon_code} if outcome.coupon_code else {}
-        extra: dict[str, Any] = {"reason": str(outcome.reason)}
-        if outcome.status is not None:
-            extra["status"] = outcome.status
-        if outcome.detail:
-            extra["detail"] = outcome.detail[:300]
-        self.history.complete(invoke, _OP_TYPE[outcome.type], value, extra)
+        outcome, _, _ = await recorded_claim(
+            self.history, claimer, self.campaign.campaign_id, process, user, key, f
+        )
         if outcome.type is OutcomeType.INFO:
             self.indeterminate += 1
         if f == OpFunction.CLAIM:

@@ -16,6 +16,8 @@ from harness.faults.model import PATHS, fault_from_json
 from harness.faults.process import Effect, ProcessAction
 from harness.nemesis.base import FaultStep
 from harness.scenario.steps import Heal, NetworkFaultStep, ProcessFault
+from harness.surge.arrivals import parse_arrivals
+from harness.surge.openplan import Impatience, OpenLoopPlan
 
 RETRY_POLICIES = ("none", "same-key", "new-key")
 """none: an indeterminate or overloaded answer ends the logical claim. same-key: retry it with
@@ -151,6 +153,52 @@ class SurgeSettings:
     backoff_cap: float = 1.0
     drain_workers: int = 16
     """Concurrent fresh-user claimers that drain what the surge left (see the driver)."""
+    arrivals: str | None = None
+    """An open-loop crowd (``--arrivals SHAPE``, harness.surge.arrivals) instead of ``clients``
+    closed-loop clients; the options below are the open loop's."""
+    patience: float | None = None
+    """Seconds an open-loop user waits for an answer (None: ``client_timeout``)."""
+    impatience: str = "none"
+    max_attempts: int = 3
+    procs: int | None = None
+    """Open-loop driver processes (None: the cores available)."""
+
+    @property
+    def open_loop(self) -> bool:
+        return self.arrivals is not None
+
+    def open_loop_plan(self) -> OpenLoopPlan:
+        """The open-loop plan these settings describe (``--arrivals`` given); UsageError lines
+        for a malformed shape or impatience."""
+        assert self.arrivals is not None, "an open-loop surge needs --arrivals"
+        try:
+            shape = parse_arrivals(self.arrivals)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            impatience = Impatience(self.impatience)
+        except ValueError:
+            raise UsageError(
+                f"unknown --impatience {self.impatience!r}; use one of "
+                + ", ".join(i.value for i in Impatience)
+                + ", e.g. --impatience refresh"
+            ) from None
+        return OpenLoopPlan(
+            shape=shape,
+            duration=self.duration,
+            patience=self.client_timeout if self.patience is None else self.patience,
+            impatience=impatience,
+            max_attempts=self.max_attempts,
+            users=self.users,
+            stock=self.stock,
+            per_user_limit=self.per_user_limit,
+            seed=self.seed,
+            procs=self.procs,
+            backoff=self.backoff,
+            backoff_cap=self.backoff_cap,
+            client_timeout=self.client_timeout,
+            drain_workers=self.drain_workers,
+        )
 
     def validate(self) -> None:
         """Every bad value is one UsageError line naming the option."""
@@ -175,6 +223,8 @@ class SurgeSettings:
             _at_least("--admission-limit", self.admission_limit, 1, 1_000_000)
         for name in self.faults:
             parse_fault(name)
+        if self.open_loop:
+            self.open_loop_plan().validate()
 
     def parsed_faults(self) -> list[SurgeFault]:
         return [parse_fault(name) for name in self.faults]

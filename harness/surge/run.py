@@ -22,7 +22,10 @@ from harness.scenario.steps import NetworkFaultStep
 from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
 from harness.surge.metrics import SurgeMetrics, compute_metrics
+from harness.surge.openloop import CrowdTarget, OpenLoopAborted, run_open_loop
+from harness.surge.openplan import OpenLoopPlan
 from harness.surge.plan import SurgeSettings
+from harness.surge.timeline import Timeline
 
 
 @dataclass
@@ -53,6 +56,9 @@ class SurgeOutcome:
     logs: str = ""
     artifacts: dict[str, str] = field(default_factory=dict)
     """A cluster's haproxy.cfg and haproxy.log, kept beside a failed surge's report."""
+    timeline: Timeline | None = None
+    """An open-loop surge's per-second timeline and latencies (None for the closed loop)."""
+    plan: OpenLoopPlan | None = None
 
     @property
     def verdict(self) -> str:
@@ -183,6 +189,8 @@ def execute_surge(
         _check_http_faults(settings, deployment)
         if announce is not None:
             announce(deployment.name)
+        if settings.open_loop:
+            return _open_loop(settings, options, deployment, campaign, started, progress)
         history = History(
             options.history_path,
             meta={"campaign": campaign.to_json(), "surge": settings.to_json()},
@@ -221,6 +229,53 @@ def execute_surge(
         fast_path=transport.fast,
         logs=logs,
         artifacts=artifacts,
+    )
+
+
+def _open_loop(
+    settings: SurgeSettings,
+    options: SurgeOptions,
+    deployment: Deployment,
+    campaign: CampaignSpec,
+    started: float,
+    progress: Callable[[Progress], None] | None,
+) -> SurgeOutcome:
+    """The open-loop crowd (``--arrivals``) on ``deployment``: harness.surge.openloop."""
+    try:
+        result = run_open_loop(
+            settings.open_loop_plan(),
+            CrowdTarget(deployment.client_url, options.adapter),
+            nemesis=deployment.nemesis,
+            faults=settings.schedule(),
+            history_path=options.history_path,
+            meta={"surge": settings.to_json()},
+            campaign=campaign,
+            progress=progress,
+        )
+    except OpenLoopAborted as exc:
+        error = deployment.faults.blame(exc.error, exc.phase)
+        aborted = _aborted_report_json(
+            settings, deployment.name, options, time.monotonic() - started, error.message
+        )
+        raise SurgeAborted(error, aborted, deployment.logs_if_any()) from None
+    logs = deployment.logs(80)
+    artifacts = deployment.artifacts()
+    history = result.history
+    return SurgeOutcome(
+        settings=settings,
+        target=deployment.name,
+        runtime=options.runtime,
+        run=result.run,
+        report=check_history(history),
+        metrics=compute_metrics(history.ops),
+        history=history,
+        history_path=options.history_path,
+        elapsed=time.monotonic() - started,
+        fast_path=result.fast_path,
+        logs=logs,
+        artifacts=artifacts,
+        timeline=result.timeline,
+        plan=result.plan,
     )
 
 
@@ -293,4 +348,9 @@ def surge_json(outcome: SurgeOutcome) -> dict[str, Any]:
         "history": str(outcome.history_path) if outcome.history_path else None,
         "check": outcome.report.to_json(),
         "metrics": outcome.metrics.to_json(),
+        "open_loop": (
+            {"plan": outcome.plan.to_json(), **outcome.timeline.to_json()}
+            if outcome.timeline is not None and outcome.plan is not None
+            else None
+        ),
     }

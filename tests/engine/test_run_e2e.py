@@ -15,7 +15,7 @@ import pytest
 from clirun import run_cli
 from needs import target_param
 
-from harness.catalog import CATALOG
+from harness.catalog import CATALOG, FoundBy
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +35,12 @@ race hits still depends on timing, which is what the benchmark measures over eve
 
 REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
 SEEDED = [
-    name for name, info in CATALOG.items() if info.kind == "seeded-bug" and info.needs_replicas == 1
+    name
+    for name, info in CATALOG.items()
+    if info.found_by is FoundBy.RUN and info.needs_replicas == 1
 ]
-"""The bugs one process shows; the cluster-only ones: tests/engine/test_cluster_e2e.py."""
+"""The bugs one process shows; the cluster-only ones: tests/engine/test_cluster_e2e.py; the
+probe-only one (metastable-queue): tests/probe/test_probe_e2e.py."""
 
 
 def cli(*args: object) -> subprocess.CompletedProcess[str]:

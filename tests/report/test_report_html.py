@@ -483,3 +483,38 @@ def test_run_report_html_renders_in_a_headless_browser(tmp_path: Path) -> None:
     top = np.asarray(image.crop((0, 0, 1280, 300)), dtype=np.int32)
     red = int(np.count_nonzero((top[..., 0] > 180) & (top[..., 1] < 70) & (top[..., 2] < 70)))
     assert red > 20_000, red
+
+
+@pytest.mark.slow
+@pytest.mark.requires("chromium")
+def test_an_open_loop_surge_page_draws_the_crowd_in_a_headless_browser(tmp_path: Path) -> None:
+    # the crowd's numbers as surge.json's open_loop holds them: a spike, late arrivals while the
+    # driver fell behind, latency rising under the fault and falling after it
+    seconds = [
+        {
+            "second": s, "offered": offered, "sent": offered + 10 * s, "answered": offered,
+            "granted": max(0, 100 - 10 * s), "late": 5 if s == 3 else 0,
+            "p50_ms": 5.0 + s, "p99_ms": None if s == 0 else 20.0 * s,
+        }
+        for s, offered in enumerate((50, 50, 275, 500, 500, 50))
+    ]  # fmt: skip
+    open_loop = {
+        "arrivals": 1425, "late": 5, "seconds": seconds,
+        "latency_intended": {"p50_ms": 7.0, "p99_ms": 95.0, "max_ms": 120.0},
+        "latency_sent": {"p50_ms": 6.0, "p99_ms": 80.0, "max_ms": 110.0},
+    }  # fmt: skip
+    history = surge_history(tmp_path / "surge.jsonl", claims=1425, stock=300, seconds=6.0)
+    page = write_html_report(
+        tmp_path / "out",
+        history_path=history,
+        check_report=check_history(History.read_jsonl(history)),
+        settings={"mode": "surge", "arrivals": "spike:50:500:2:2"},
+        title="open-loop surge",
+        open_loop=open_loop,
+        fault_windows=[{"fault": "latency", "start_s": 1.0, "end_s": 3.0}],
+    )
+    html = page.read_text()
+    assert len(assert_self_contained(html)) == 3
+    assert "<h3>Open-loop crowd</h3>" in html and "late arrivals (&gt; 10 ms)" in html
+    dom = browse(page, tmp_path / "profile", "--dump-dom").stdout
+    assert 'data-images="3/3"' in dom, "the charts did not decode in the browser"

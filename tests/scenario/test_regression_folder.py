@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.chaos_scenarios(str(FOLDER)), pytest.mark.slow]
 
 
 def test_the_folder_covers_every_seeded_bug():
-    from harness.catalog import CATALOG
+    from harness.catalog import CATALOG, FoundBy
     from harness.scenario import load_scenario
 
     targets = {load_scenario(p).target for p in FOLDER.glob("*.json")}
@@ -24,7 +24,7 @@ def test_the_folder_covers_every_seeded_bug():
     seeded = {
         name
         for name, info in CATALOG.items()
-        if info.kind == "seeded-bug" and name != "bug-lease-lock-no-fencing"
+        if info.found_by is FoundBy.RUN and name != "bug-lease-lock-no-fencing"
     }
     assert seeded <= targets, f"no scenario for {sorted(seeded - targets)}"
     assert "reference-sqlite" in targets

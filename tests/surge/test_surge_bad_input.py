@@ -45,6 +45,12 @@ def assert_one_line(result: subprocess.CompletedProcess[str], code: int, needle:
         (("--runtime", "kubernetes"), "invalid choice: 'kubernetes'"),
         (("--target", "http://127.0.0.1:1"), "--runtime external"),
         (("--adapter", "nope:Nope"), "cannot import nope"),
+        # the open-loop crowd: the expected syntax and an example in the one line (the rest of
+        # its rules: tests/surge/test_surge_plan.py)
+        (("--arrivals", "spike:1:2"), "expected spike:BASE:PEAK:AT:HOLD, e.g. spike:50:500:5:3"),
+        (("--arrivals", "constant:9", "--patience", 0), "e.g. --patience 1.5, got 0"),
+        (("--arrivals", "constant:9", "--clients", 5), "--clients is for the closed loop"),
+        (("--patience", 1), "--patience needs an open-loop crowd: --arrivals SHAPE, e.g."),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: tuple, needle: str) -> None:

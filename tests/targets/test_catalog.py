@@ -67,7 +67,7 @@ def test_targets_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None
     assert [r["name"] for r in rows] == list(CATALOG)
     assert set(rows[0]) == {
         "name", "kind", "store", "bug", "violates", "description", "replicas", "needs_replicas",
-        "risk_check_ms",
+        "risk_check_ms", "store_timeout_s", "found_by",
     }  # fmt: skip
     by_name = {r["name"]: r for r in rows}
     assert by_name["bug-stock-race"]["violates"] == ["no-over-issuance"]
@@ -81,7 +81,13 @@ def test_targets_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None
         "replicas": True,
         "needs_replicas": 1,
         "risk_check_ms": None,
+        "store_timeout_s": None,
+        "found_by": None,
     }
+    assert by_name["bug-stock-race"]["found_by"] == "run"
+    collapsing = by_name["bug-metastable-queue"]
+    assert collapsing["violates"] == ["recovers-after-trigger"]
+    assert collapsing["found_by"] == "probe" and collapsing["store_timeout_s"] == 10
     assert by_name["reference-sqlite"]["replicas"] is False
     assert {r["name"] for r in rows if r["needs_replicas"] > 1} == {
         "bug-local-lock", "bug-local-idempotency-cache", "bug-lease-lock-no-fencing",
