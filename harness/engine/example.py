@@ -110,6 +110,10 @@ class ExampleConfig:
     settle_after_info: float = 0.6
     """Longer quiet time when some claim ended indeterminate: its effect may still be on its way."""
     history_path: Path | None = None
+    queue_wait: float = 10.0
+    """Seconds the end of an example waits, after the drain, for the service's ``pending``
+    orders (protocol v1's optional field) to reach 0 before the final read; orders still
+    pending then are reported as stuck (``no-lost-ack``)."""
 
 
 @dataclass
@@ -159,6 +163,7 @@ class Example:
         self.nemesis.heal_all()
         time.sleep(self.config.settle_after_info if self.indeterminate else self.config.settle)
         self._drain()
+        self._await_queue()
         self._read()
         self.history.close()
         report = check_history(self.history)
@@ -226,6 +231,24 @@ class Example:
                     "the target is unreachable after every fault was healed: "
                     f"{outcome.detail or 'connection refused'}"
                 )
+
+    def _await_queue(self) -> None:
+        """Until the service says no order is pending, within ``queue_wait`` seconds: the final
+        state is the database of record, which an order queue fills a little later. A service
+        that reports no ``pending`` is not waited for; one that cannot be read now is left to
+        the final read's retries."""
+        deadline = time.monotonic() + self.config.queue_wait
+        adapter = self.pool.adapter(0)
+        while True:
+            try:
+                state = adapter.get_campaign(self.campaign.campaign_id)
+            except ServiceError:
+                state = None
+            if state is not None and not state.pending:
+                return
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
 
     def _read(self) -> None:
         record_final_read(self.history, self.pool.adapter(0), self.campaign.campaign_id)

@@ -52,6 +52,11 @@ REDIS_COMMAND = [
     "--save", "", "--appendonly", "yes", "--appendfsync", "always",
 ]  # fmt: skip
 """The same durability as the local runtime: every write fsynced before it is acknowledged."""
+REDIS_VOLATILE_COMMAND = [
+    "redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", "/data",
+    "--save", "", "--appendonly", "no",
+]  # fmt: skip
+"""No persistence at all (bug-seckill-no-persistence): a restart starts empty."""
 POSTGRES_COMMAND = [
     "postgres", "-c", "fsync=off", "-c", "synchronous_commit=on", "-c", "max_connections=300",
     "-c", "shared_buffers=32MB", "-c", "jit=off",
@@ -392,7 +397,7 @@ class DockerRuntime(Runtime):
             )
 
     # -- Runtime ----------------------------------------------------------------------------------
-    def start_store(self, kind: str) -> DockerStore:
+    def start_store(self, kind: str, *, persistent: bool = True) -> DockerStore:
         if kind not in STORE_PORTS:
             raise UsageError(f"unknown store {kind!r}; the Docker runtime runs redis, postgres")
         role = f"store-{kind}"
@@ -401,7 +406,7 @@ class DockerRuntime(Runtime):
             container = self._run(
                 role,
                 self.images.redis,
-                command=REDIS_COMMAND,
+                command=REDIS_COMMAND if persistent else REDIS_VOLATILE_COMMAND,
                 volumes={self._volume(role): {"bind": "/data", "mode": "rw"}},
             )
             url = f"redis://{self._name(role)}:{port}/0"
@@ -515,17 +520,20 @@ class DockerRuntime(Runtime):
         admission_limit: int | None = None,
         port: int | None = None,
         replica: str | None = None,
+        database_url: str | None = None,
     ) -> DockerTarget:
         role = "target" if replica is None else f"target-{replica}"
         host_port = port or free_port(self.host)
         environment = {
             "COUPON_HOST": "0.0.0.0",
             "COUPON_PORT": str(SERVICE_PORT),
-            "COUPON_STORE": info.store,
+            "COUPON_STORE": "seckill" if info.worker else info.store,
             "COUPON_DATA_DIR": "/data",
         }
         if store_url is not None:
             environment["COUPON_STORE_URL"] = store_url
+        if database_url is not None:
+            environment["COUPON_DATABASE_URL"] = database_url
         if info.bug is not None:
             environment["COUPON_BUG"] = info.bug
         if admission_limit is not None:

@@ -174,13 +174,15 @@ class LocalRuntime(Runtime):
         """Every store and target of this runtime is forked from its one thread."""
         atexit.register(self.close)
 
-    def start_store(self, kind: str) -> StoreHandle:
+    def start_store(self, kind: str, *, persistent: bool = True) -> StoreHandle:
         if kind not in STORE_KINDS:
             raise UsageError(f"unknown store {kind!r}; the local runtime runs {STORE_KINDS}")
         with self._lock:
             if kind == "redis":
                 if self._redis is None:
-                    self._redis = RedisStore(self.workdir / "redis", spawner=self._spawner)
+                    self._redis = RedisStore(
+                        self.workdir / "redis", spawner=self._spawner, persistent=persistent
+                    )
                     self._redis.start()
                 return self._redis
             if self._postgres is None:
@@ -195,6 +197,7 @@ class LocalRuntime(Runtime):
         admission_limit: int | None = None,
         port: int | None = None,
         replica: str | None = None,
+        database_url: str | None = None,
     ) -> LocalTarget:
         from harness.catalog import service_argv
 
@@ -208,6 +211,7 @@ class LocalRuntime(Runtime):
             store_url=store_url,
             admission_limit=admission_limit,
             replica=replica,
+            database_url=database_url,
         )
         name = info.name if replica is None else f"{info.name}/{replica}"
         target = LocalTarget(name, argv, self.host, port, data_dir, spawner=self._spawner)
@@ -215,6 +219,20 @@ class LocalRuntime(Runtime):
             self.targets.append(target)
         target.start()
         return target
+
+    def start_worker(
+        self, info: Any, *, store_url: str, database_url: str, name: str = "worker"
+    ) -> LocalTarget:
+        from harness.catalog import worker_argv
+        from harness.runtime.worker import LocalWorker
+
+        argv = worker_argv(info, store_url=store_url, database_url=database_url)
+        data_dir = self.workdir / f"{info.name}-{name}"
+        worker = LocalWorker(f"{info.name}/{name}", argv, data_dir, spawner=self._spawner)
+        with self._lock:
+            self.targets.append(worker)
+        worker.start()
+        return worker
 
     def start_balancer(self, servers: Sequence[tuple[str, str]]) -> LocalBalancer:
         balancer = LocalBalancer(self.workdir / "balancer", list(servers), self._spawner)
