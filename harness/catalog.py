@@ -245,7 +245,7 @@ _SECKILL: tuple[TargetInfo, ...] = (
         "seckill-ack-before-enqueue",
         (Invariant.NO_LOST_ACK, Invariant.STOCK_CONSERVATION),
         "the script deducts, the service answers, and a background flusher enqueues the order "
-        "up to 500 ms later: a kill -9 in between loses acknowledged orders",
+        "up to a second later: a kill -9 in between loses acknowledged orders",
         store="redis",
         database="postgres",
     ),

@@ -23,7 +23,7 @@ from targets.stores.base import Campaign, Coupon
 
 log = logging.getLogger("coupon-service")
 
-PUBLISH_EVERY = 0.5
+PUBLISH_EVERY = 1.0
 """Seconds between two flushes of the ack-before-enqueue publisher's buffer."""
 
 
