@@ -28,7 +28,7 @@ from targets.seckill import worker as seckill_worker
 
 def test_the_harness_and_the_worker_agree_on_the_ready_line() -> None:
     assert READY_LINE == seckill_worker.READY_LINE
-    assert DockerWorker.READY_LINE == READY_LINE.encode()
+    assert READY_LINE.encode() == DockerWorker.READY_LINE
 
 
 @pytest.mark.parametrize(
