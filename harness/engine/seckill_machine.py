@@ -14,7 +14,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from harness.engine.cluster_machine import AFTER_MS, IN_FLIGHT_DRAWS, ClusterChaosMachine
+from harness.engine.cluster_machine import AFTER_MS, ClusterChaosMachine
 from harness.engine.machine import ChaosMachine
 from harness.faults.process import ProcessAction, ProcessRole
 from harness.generator import strategies as gen
@@ -29,6 +29,13 @@ STORE_DRAWS: tuple[ProcessAction, ...] = (
     ProcessAction.RESUME,
 )
 """What the store-process rule samples: a restart (its persistence's test) and a crash first."""
+QUEUE_IN_FLIGHT_DRAWS: tuple[ProcessAction, ...] = (
+    ProcessAction.CRASH,
+    ProcessAction.KILL,
+    ProcessAction.PAUSE,
+)
+"""What lands mid-burst here: a kill -9 (with or without an immediate start) twice as often as a
+freeze -- this architecture loses what a process held in memory or had not acknowledged yet."""
 IN_FLIGHT_ROLES: tuple[ProcessRole, ...] = (
     ProcessRole.SERVICE,
     ProcessRole.WORKER,
@@ -51,7 +58,7 @@ class SeckillChaosMachine(ChaosMachine):
         self.in_flight_roles = [
             r
             for r in IN_FLIGHT_ROLES
-            if all(handles(ProcessFault(a, role=r)) for a in IN_FLIGHT_DRAWS)
+            if all(handles(ProcessFault(a, role=r)) for a in QUEUE_IN_FLIGHT_DRAWS)
         ]
 
     @precondition(lambda self: bool(self.paths))
@@ -70,26 +77,47 @@ class SeckillChaosMachine(ChaosMachine):
     def store_fault(self, action: ProcessAction) -> None:
         self.execute(ProcessFault(action, role=ProcessRole.STORE))
 
-    @precondition(lambda self: bool(self.in_flight_roles))
-    @rule(
-        size=gen.burst_sizes,
-        action=st.sampled_from(IN_FLIGHT_DRAWS),
-        after_ms=st.sampled_from(AFTER_MS),
-        data=st.data(),
-    )
-    def burst_under_queue_fault(
-        self, size: int, action: ProcessAction, after_ms: int, data: st.DataObject
-    ) -> None:
-        """Distinct users claim at once while the service, the worker or Redis is frozen or
-        killed under them: between the deduction and the enqueue, the commit and the ack."""
-        role = data.draw(st.sampled_from(self.in_flight_roles), label="role")
+    def _burst_under(self, role: ProcessRole, size: int, action: ProcessAction, after: int) -> None:
         claims = []
         for _ in range(size):
             key = self.new_key("")
             self.keys[key] = f"user-{key}"
             claims.append(ClaimSpec(f"user-{key}", key))
         during = ProcessFault(action, role=role)
-        self.execute(Burst(tuple(claims), "distinct-users", during=during, after_ms=after_ms))
+        self.execute(Burst(tuple(claims), "distinct-users", during=during, after_ms=after))
+
+    # One rule per process, as the cluster machine has one per burst shape: Hypothesis picks
+    # among enabled rules evenly, and each of this architecture's holes is in one process.
+    @precondition(lambda self: ProcessRole.SERVICE in self.in_flight_roles)
+    @rule(
+        size=gen.burst_sizes,
+        action=st.sampled_from(QUEUE_IN_FLIGHT_DRAWS),
+        after_ms=st.sampled_from(AFTER_MS),
+    )
+    def burst_under_service_fault(self, size: int, action: ProcessAction, after_ms: int) -> None:
+        """Distinct users claim while the service is killed or frozen under them: between the
+        deduction and the answer, the answer and the enqueue."""
+        self._burst_under(ProcessRole.SERVICE, size, action, after_ms)
+
+    @precondition(lambda self: ProcessRole.WORKER in self.in_flight_roles)
+    @rule(
+        size=gen.burst_sizes,
+        action=st.sampled_from(QUEUE_IN_FLIGHT_DRAWS),
+        after_ms=st.sampled_from(AFTER_MS),
+    )
+    def burst_under_worker_fault(self, size: int, action: ProcessAction, after_ms: int) -> None:
+        """... while the worker is killed or frozen: between its commit and its ack."""
+        self._burst_under(ProcessRole.WORKER, size, action, after_ms)
+
+    @precondition(lambda self: ProcessRole.STORE in self.in_flight_roles)
+    @rule(
+        size=gen.burst_sizes,
+        action=st.sampled_from(QUEUE_IN_FLIGHT_DRAWS),
+        after_ms=st.sampled_from(AFTER_MS),
+    )
+    def burst_under_store_fault(self, size: int, action: ProcessAction, after_ms: int) -> None:
+        """... while Redis is killed (and, healed, started on what it persisted) or frozen."""
+        self._burst_under(ProcessRole.STORE, size, action, after_ms)
 
 
 class SeckillClusterMachine(SeckillChaosMachine, ClusterChaosMachine):
