@@ -263,13 +263,19 @@ def _external(config: DeployConfig, faults: FaultProxy, workdir: Path) -> Deploy
     existing = faults.find_proxy(port=port) if config.toxiproxy_url else None
     if existing is not None:
         # The target URL is itself a proxy of this server (a docker-compose stack): fault that
-        # one, and the store path behind it if the stack names it NAME-store.
+        # one, and the store path behind it if the stack names it NAME-store (and a seckill
+        # worker's path to its database, NAME-database).
         endpoint = faults.adopt_proxy("client", existing["name"], parts.hostname, port)
         store = faults.find_proxy(name=f"{existing['name']}-store")
         if store is not None:
             listen = str(store["listen"]).rpartition(":")
             faults.adopt_proxy("store", store["name"], listen[0], int(listen[2]))
             paths.add("store")
+        database = faults.find_proxy(name=f"{existing['name']}-database")
+        if database is not None:  # a seckill stack's worker -> PostgreSQL
+            listen = str(database["listen"]).rpartition(":")
+            faults.adopt_proxy("database", database["name"], listen[0], int(listen[2]))
+            paths.add("database")
         replicas = _adopt_replica_proxies(faults, str(existing["name"]))
         if replicas:
             paths |= {"replica", "store"}
