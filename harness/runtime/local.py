@@ -155,6 +155,53 @@ class LocalTarget(TargetHandle):
         return tail(self._log, tail_lines)
 
 
+READY_LINE = "seckill worker ready"
+"""What the worker logs when it is serving (kept equal to targets.seckill.worker.READY_LINE by
+tests/targets/test_seckill.py: the harness does not import the targets)."""
+
+
+class LocalWorker(LocalTarget):
+    """A :class:`LocalTarget` without a port: killed, paused and restarted the same way, its
+    health read from its log."""
+
+    def __init__(
+        self, name: str, argv: list[str], data_dir: Path, spawner: Spawner | None = None
+    ) -> None:
+        super().__init__(name, argv, "127.0.0.1", 0, data_dir, spawner=spawner)
+        self._log = data_dir / "worker.log"
+        self._started_at = 0
+
+    def start(self, wait: bool = True) -> None:
+        if self.is_running:
+            return
+        self._started_at = self._log.stat().st_size if self._log.exists() else 0
+        super().start(wait)
+
+    def _ready(self) -> bool:
+        if not self._log.exists():
+            return False
+        with self._log.open("rb") as f:
+            f.seek(self._started_at)
+            return READY_LINE.encode() in f.read()
+
+    def wait_healthy(self, timeout: float) -> None:
+        proc = self.proc
+        ok = wait_until(lambda: proc is None or proc.poll() is not None or self._ready(), timeout)
+        if proc is not None and proc.poll() is not None:
+            raise InfrastructureError(
+                f"worker {self.name} exited with code {proc.returncode} while starting: "
+                f"{self._last_lines()}"
+            )
+        if not ok:
+            raise InfrastructureError(
+                f"worker {self.name} not ready after {timeout:.0f}s: {self._last_lines()}"
+            )
+
+    def wait_listening(self, timeout: float) -> None:
+        """Nothing to listen on: started is enough (a worker restarted while a store is cut off
+        becomes ready when the fault heals)."""
+
+
 class LocalRuntime(Runtime):
     """Starts stores and targets as child processes under ``workdir`` and stops them all on
     :meth:`close` — called by ``with``, on errors and interrupts, and at interpreter exit."""
@@ -224,7 +271,6 @@ class LocalRuntime(Runtime):
         self, info: Any, *, store_url: str, database_url: str, name: str = "worker"
     ) -> LocalTarget:
         from harness.catalog import worker_argv
-        from harness.runtime.worker import LocalWorker
 
         argv = worker_argv(info, store_url=store_url, database_url=database_url)
         data_dir = self.workdir / f"{info.name}-{name}"

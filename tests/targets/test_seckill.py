@@ -21,7 +21,7 @@ from harness.engine.example import ClientPool, Example, ExampleConfig
 from harness.errors import InfrastructureError
 from harness.runtime import LocalRuntime
 from harness.runtime.docker import DockerWorker
-from harness.runtime.worker import READY_LINE
+from harness.runtime.local import READY_LINE
 from harness.scenario.steps import Claim
 from targets.seckill import worker as seckill_worker
 
