@@ -39,9 +39,12 @@ scenario instead; that the search catches it is asserted all the same."""
 
 REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
 SEEDED = [
-    name for name, info in CATALOG.items() if info.kind == "seeded-bug" and info.needs_replicas == 1
+    name
+    for name, info in CATALOG.items()
+    if info.kind == "seeded-bug" and info.needs_replicas == 1 and not info.worker
 ]
-"""The bugs one process shows; the cluster-only ones: tests/engine/test_cluster_e2e.py."""
+"""The bugs one process shows; the cluster-only ones: tests/engine/test_cluster_e2e.py; the
+seckill ones (a worker beside the service): tests/engine/test_seckill_e2e.py."""
 
 
 def cli(*args: object) -> subprocess.CompletedProcess[str]:
