@@ -24,7 +24,12 @@ from harness.client import (
     Reason,
     ServiceError,
 )
-from harness.client.recorded import RecordedClient, record_final_read
+from harness.client.recorded import (
+    QUEUE_WAIT_SECONDS,
+    RecordedClient,
+    record_final_read,
+    wait_for_queue,
+)
 from harness.errors import InfrastructureError, UsageError
 from harness.history import History, OpFunction, OpType
 from harness.nemesis import Nemesis
@@ -110,7 +115,7 @@ class ExampleConfig:
     settle_after_info: float = 0.6
     """Longer quiet time when some claim ended indeterminate: its effect may still be on its way."""
     history_path: Path | None = None
-    queue_wait: float = 10.0
+    queue_wait: float = QUEUE_WAIT_SECONDS
     """Seconds the end of an example waits, after the drain, for the service's ``pending``
     orders (protocol v1's optional field) to reach 0 before the final read; orders still
     pending then are reported as stuck (``no-lost-ack``)."""
@@ -233,22 +238,7 @@ class Example:
                 )
 
     def _await_queue(self) -> None:
-        """Until the service says no order is pending, within ``queue_wait`` seconds: the final
-        state is the database of record, which an order queue fills a little later. A service
-        that reports no ``pending`` is not waited for; one that cannot be read now is left to
-        the final read's retries."""
-        deadline = time.monotonic() + self.config.queue_wait
-        adapter = self.pool.adapter(0)
-        while True:
-            try:
-                state = adapter.get_campaign(self.campaign.campaign_id)
-            except ServiceError:
-                state = None
-            if state is not None and not state.pending:
-                return
-            if time.monotonic() >= deadline:
-                return
-            time.sleep(0.05)
+        wait_for_queue(self.pool.adapter(0), self.campaign.campaign_id, self.config.queue_wait)
 
     def _read(self) -> None:
         record_final_read(self.history, self.pool.adapter(0), self.campaign.campaign_id)
