@@ -4,9 +4,9 @@ It reads the stream in a consumer group, writes each batch in ONE transaction, a
 the entries (XACK, and the queue count with it: ``scripts.ACK_LUA``) only after that transaction
 committed. Acknowledgements are batched, one round trip every :data:`ACK_EVERY` seconds, so an
 entry is acknowledged up to half a second after its commit: a worker killed in between gets the
-entry again when it comes back (it first reads its own pending entries, id ``0``). The reference's insert is
-idempotent (unique on the key and the code, ``ON CONFLICT DO NOTHING``), so a redelivery writes
-nothing twice; bug-seckill-duplicate-consumer's is not.
+entry again when it comes back (it first reads its own pending entries, id ``0``). The
+reference's insert is idempotent (unique on the key and the code, ``ON CONFLICT DO NOTHING``), so
+a redelivery writes nothing twice; bug-seckill-duplicate-consumer's is not.
 
 Any store error (Redis restarted, PostgreSQL cut off) drops the connections and starts over
 after a short pause, re-reading what was delivered but not acknowledged. Only a configuration
