@@ -19,12 +19,14 @@ pytestmark = pytest.mark.slow
 SECKILL_BUGS = [name for name, info in CATALOG.items() if info.kind == "seeded-bug" and info.worker]
 
 DETECT_SEED = {
-    "bug-seckill-ack-before-enqueue": 0,
-    "bug-seckill-duplicate-consumer": 0,
-    "bug-seckill-no-persistence": 0,
+    "bug-seckill-ack-before-enqueue": 4,
+    "bug-seckill-duplicate-consumer": 1,
+    "bug-seckill-no-persistence": 2,
 }
 """The seed each is hunted with: of seeds 0-4, the one that found it soonest in
-benchmarks/results/bench_detect-seckill-5seeds.log."""
+benchmarks/results/bench_detect-seckill-5seeds.log (5.1 s, 3.7 s, 7.7 s on a loaded machine). A
+fixed seed fixes the examples drawn; whether a kill lands in the window still depends on timing,
+which is what the benchmark measures over every seed."""
 
 
 def test_every_seckill_bug_has_a_seed() -> None:
