@@ -16,9 +16,11 @@ import importlib
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from harness import __version__
 from harness.errors import ExitCode, HarnessError
+from harness.interrupts import SignalLatch, Terminated, install, raise_if_swallowed
 from harness.startup import exit_interrupted_at_startup
 
 # name -> module under harness.commands; each module is imported only when its command runs
@@ -72,31 +74,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised as a KeyboardInterrupt so it takes Ctrl-C's cleanup path (finally blocks,
-    teardown) while the exit code still tells the two apart: 143 rather than 130."""
-
-
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT)."""
 TERMINATED = 128 + signal.SIGTERM
 """Exit code after SIGTERM (143)."""
 
 
-def _terminate_as_interrupt(signum: int, frame: object) -> None:
-    raise Terminated
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    restore = None if isinstance(signal.getsignal(signal.SIGINT), SignalLatch) else _handlers()
+    if restore is not None:  # called in-process, not through ``python -m harness``
+        install()
+    try:
+        return _main(argv)
+    finally:
+        if restore is not None:
+            signal.signal(signal.SIGINT, restore[0])
+            signal.signal(signal.SIGTERM, restore[1])
+            sys.unraisablehook = restore[2]
+
+
+def _handlers() -> tuple[Any, Any, Any]:
+    return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), sys.unraisablehook
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:  # imports every command (matplotlib, hypothesis): a second or more of start-up
         parser = build_parser()
         args = parser.parse_args(argv)
+        raise_if_swallowed()  # a Ctrl-C that an import's gc or weakref callback swallowed
     except KeyboardInterrupt:
         exit_interrupted_at_startup()
     if not getattr(args, "_run", None):
         parser.print_help()
         return ExitCode.USAGE
-    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         return int(args._run(args))
     except HarnessError as exc:
@@ -108,8 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("coupon-chaos: interrupted; everything started was stopped", file=sys.stderr)
         return INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -275,12 +275,15 @@ class PostgresUserLimitRace(PostgresStore):
 
 class DegradeToSoldOut(RedisStore):
     """A circuit breaker around the store whose fallback answers ``sold_out``: after a store
-    call fails or takes longer than ``SLOW_CALL_SECONDS`` it opens, and until a ping of the store
-    succeeds again (probed every ``PROBE_SECONDS``) every claim is refused as sold out -- "tell
-    them it is gone rather than keep them waiting". The stock is still there and is issued once
-    the store recovers, so nothing the campaign counts is wrong: only the answers are."""
+    call fails or takes longer than ``SLOW_CALL_SECONDS`` it opens for ``OPEN_SECONDS`` (the
+    textbook breaker's wait in the open state), then half-opens: a ping of the store closes it,
+    a failed ping keeps it open for another ``PROBE_SECONDS``. While it is open every claim is
+    refused as sold out -- "tell them it is gone rather than keep them waiting". The stock is
+    still there and is issued once the breaker closes, so nothing the campaign counts is wrong:
+    only the answers are."""
 
-    SLOW_CALL_SECONDS = 0.25
+    SLOW_CALL_SECONDS = 0.1
+    OPEN_SECONDS = 1.5
     PROBE_SECONDS = 0.2
 
     def __init__(self, url: str) -> None:
@@ -314,14 +317,15 @@ class DegradeToSoldOut(RedisStore):
     def _trip(self) -> None:
         self.breaker_open = True
         if self._probe is None or self._probe.done():
-            self._probe = asyncio.create_task(self._probe_until_healthy())
+            self._probe = asyncio.create_task(self._half_open_after_wait())
 
-    async def _probe_until_healthy(self) -> None:
+    async def _half_open_after_wait(self) -> None:
+        await asyncio.sleep(self.OPEN_SECONDS)
         while True:
-            await asyncio.sleep(self.PROBE_SECONDS)
             try:
                 await asyncio.wait_for(self.ping(), self.PROBE_SECONDS)
             except Exception:  # noqa: BLE001 - still unhealthy: stay open
+                await asyncio.sleep(self.PROBE_SECONDS)
                 continue
             self.breaker_open = False
             return

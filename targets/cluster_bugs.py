@@ -90,7 +90,7 @@ class LeaseLockNoFencing(RedisStore):
     lease (a long GC pause) wakes up, still believing it holds the lock, and writes what it
     decided before the pause, after another replica took the lock and issued the last unit."""
 
-    LEASE_MS = 300
+    LEASE_MS = 150
     LOCK_WAIT_SECONDS = 1.5
     claim_script = BLIND_WRITE_LUA
 

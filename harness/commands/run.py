@@ -16,6 +16,7 @@ from harness.engine.run import RunAborted, RunOptions, RunOutcome, execute_run
 from harness.engine.search import SearchContext
 from harness.errors import ExitCode
 from harness.generator.profiles import PROFILES
+from harness.interrupts import raise_if_swallowed
 from harness.limits import MAX_ADMISSION_LIMIT, MAX_BUDGET, MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error
 
@@ -190,6 +191,7 @@ class _Progress:
         self.last = 0.0
 
     def __call__(self, ctx: SearchContext) -> None:
+        raise_if_swallowed()  # every tick is a safe point to end on a lost Ctrl-C
         now = time.monotonic()
         left = max(0.0, ctx.deadline - now)
         stats = ctx.stats

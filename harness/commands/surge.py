@@ -19,6 +19,7 @@ from harness.atomic import write_atomic
 from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
 from harness.commands.values import seconds
 from harness.errors import ExitCode
+from harness.interrupts import raise_if_swallowed
 from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
 from harness.surge.driver import Progress
@@ -307,6 +308,7 @@ class _Progress:
         self.last = 0.0
 
     def __call__(self, p: Progress) -> None:
+        raise_if_swallowed()  # every tick is a safe point to end on a lost Ctrl-C
         now = time.monotonic()
         a = p.answers
         line = (

@@ -96,6 +96,9 @@ class ExampleResult:
     steps: list[Step]
     history: History
     report: CheckReport
+    preceded_by: list[Step] = field(default_factory=list)
+    """The steps of the example run just before this one on the same service (set by the search):
+    a failure that does not replay alone may need what they left behind."""
 
     @property
     def violated(self) -> bool:
@@ -114,11 +117,18 @@ class ExampleConfig:
     """Quiet time after healing before the drain, so queued requests land."""
     settle_after_info: float = 0.6
     """Longer quiet time when some claim ended indeterminate: its effect may still be on its way."""
+    drain_patience: float = 1.5
+    """How long the drain keeps trying after a sold-out answer while the campaign read still
+    shows stock left (see :meth:`Example._drain`)."""
     history_path: Path | None = None
     queue_wait: float = QUEUE_WAIT_SECONDS
     """Seconds the end of an example waits, after the drain, for the service's ``pending``
     orders (protocol v1's optional field) to reach 0 before the final read; orders still
     pending then are reported as stuck (``no-lost-ack``)."""
+
+
+DRAIN_RETRY_SECONDS = 0.25
+"""The drain's pause between a refused claim and the next fresh user's, while it is patient."""
 
 
 @dataclass
@@ -219,18 +229,33 @@ class Example:
     # -- the end of an example
     def _drain(self) -> None:
         """Fresh users claim until the service says sold out: stock that is neither issued nor
-        claimable then shows as a leak. Bounded: stock plus a few attempts."""
+        claimable then shows as a leak. A sold-out answer while the service's own campaign read
+        still shows stock left is tried again, with the next fresh user, for up to
+        ``drain_patience`` seconds: a service still recovering (a circuit breaker waiting out its
+        open state) is not yet quiet, and stock it issues a moment later is not leaked. The early
+        refusals stay in the history, where no-false-sold-out judges them. Bounded: stock plus a
+        few attempts, and the patience."""
         attempts = self.campaign.stock + 3
-        for n in range(attempts):
+        give_up_at: float | None = None
+        n = 0
+        while n < attempts:
             key = f"drain-k{n}"
             user = f"drain-u{n}"
+            n += 1
             for _ in range(3):
                 outcome = self._claim(0, user, key, OpFunction.DRAIN)
                 if outcome.type is not OutcomeType.INFO:
                     break
                 time.sleep(0.1)
             if outcome.type is OutcomeType.FAIL and outcome.reason is Reason.SOLD_OUT:
-                return
+                now = time.monotonic()
+                if give_up_at is None:
+                    give_up_at = now + self.config.drain_patience
+                if now >= give_up_at or not self._stock_left():
+                    return
+                attempts += 1  # this user's claim was refused: the next one tries again
+                time.sleep(DRAIN_RETRY_SECONDS)
+                continue
             if outcome.type is OutcomeType.FAIL and outcome.reason is Reason.UNREACHABLE:
                 raise InfrastructureError(
                     "the target is unreachable after every fault was healed: "
@@ -239,6 +264,15 @@ class Example:
 
     def _await_queue(self) -> None:
         wait_for_queue(self.pool.adapter(0), self.campaign.campaign_id, self.config.queue_wait)
+
+    def _stock_left(self) -> bool:
+        """Whether the service's campaign read (not recorded: it decides only whether the drain
+        goes on) still shows stock remaining."""
+        try:
+            state = self.pool.adapter(0).get_campaign(self.campaign.campaign_id)
+        except Exception:  # noqa: BLE001 - a read that fails (any adapter) only ends the drain
+            return False
+        return state.remaining > 0
 
     def _read(self) -> None:
         record_final_read(self.history, self.pool.adapter(0), self.campaign.campaign_id)

@@ -9,14 +9,14 @@ import secrets
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness.engine.deployment import DeployConfig, Deployment, deploy
 from harness.engine.example import MAX_BURST, ClientPool, ExampleConfig, ExampleResult
 from harness.engine.minimize import amplify, minimize
-from harness.engine.replay import replay
+from harness.engine.replay import ReplayResult, replay
 from harness.engine.search import SearchContext, search
 from harness.errors import InfrastructureError, UsageError
 from harness.faults.client import without_http_toxics
@@ -329,6 +329,24 @@ def _regression_outcome(
     return outcome
 
 
+def _confirm(
+    deployment: Deployment, pool: ClientPool, scenario: Scenario, options: RunOptions, run_id: str
+) -> ReplayResult:
+    """Replay ``scenario`` ``options.confirm`` times from a quiet start (:func:`quiet_seconds`)."""
+    time.sleep(quiet_seconds(options.client_timeout))
+    return replay(deployment, pool, scenario, run_id=run_id, repeat=options.confirm, warm=False)
+
+
+def quiet_seconds(client_timeout: float) -> float:
+    """How long a confirmation waits before it replays: the example, minimizer trial or replay
+    just before it ran on the same service, and work the service still does for claims the
+    client gave up on (a store call that returns late, a breaker it trips) would otherwise meet
+    the replay and "confirm" a failure that a fresh ``coupon-chaos replay`` does not reproduce.
+    Two client timeouts: what a service keeps doing after its client has gone is bounded by its
+    own timeouts, which are rarely longer."""
+    return 2 * client_timeout
+
+
 def _choose_and_save(
     outcome: RunOutcome,
     ctx: SearchContext,
@@ -341,10 +359,11 @@ def _choose_and_save(
     candidates = sorted(ctx.failures, key=lambda r: r.size)
     best: tuple[ExampleResult, Scenario, tuple[int, int]] | None = None
     for attempt, failure in enumerate(candidates[:2]):
-        scenario = _scenario_for(failure, outcome, options)
+        found = _scenario_for(failure, outcome, options)
         if options.confirm == 0:
-            best = (failure, scenario, (0, 0))
+            best = (failure, found, (0, 0))
             break
+        scenario = found
         if attempt == 0 and options.minimize_seconds > 0:
             scenario = minimize(
                 deployment,
@@ -354,14 +373,12 @@ def _choose_and_save(
                 seconds=options.minimize_seconds,
                 config=ExampleConfig(),
             )
-        result = replay(
-            deployment,
-            pool,
-            scenario,
-            run_id=f"{run_id}c{attempt}",
-            repeat=options.confirm,
-            warm=False,
-        )
+        result = _confirm(deployment, pool, scenario, options, f"{run_id}c{attempt}")
+        if scenario is not found and not result.reproduced_runs:
+            # the cut-down scenario does not fail from a quiet start: a step it dropped mattered,
+            # or its trials failed on what the trial before them left in the service
+            scenario = found
+            result = _confirm(deployment, pool, scenario, options, f"{run_id}f{attempt}")
         score = (result.reproduced_runs, result.runs)
         if best is None or score[0] > best[2][0]:
             # report what the saved scenario does, not the larger example it came from
@@ -372,10 +389,15 @@ def _choose_and_save(
         if best[2][0] == best[2][1]:
             break
     assert best is not None
+    if best[2][1] and not best[2][0]:
+        best = _with_what_came_before(
+            best, candidates[0], outcome, deployment, pool, options, run_id
+        )
     failure, scenario, score = best
     scenario.notes = (
         f"found by coupon-chaos run (profile {outcome.profile}, seed {outcome.seed}); "
         + (f"replay reproduced it {score[0]}/{score[1]} times" if score[1] else "not confirmed")
+        + (f"; {AFTERMATH_NOTE}" if scenario.notes == AFTERMATH_NOTE else "")
     )
     outcome.failure = failure
     outcome.scenario = scenario
@@ -399,6 +421,34 @@ def _choose_and_save(
     outcome.logs = deployment.logs(80)
 
 
+AFTERMATH_NOTE = "the steps of the example run before it come first: it failed on their aftermath"
+
+
+def _with_what_came_before(
+    best: tuple[ExampleResult, Scenario, tuple[int, int]],
+    failure: ExampleResult,
+    outcome: RunOutcome,
+    deployment: Deployment,
+    pool: ClientPool,
+    options: RunOptions,
+    run_id: str,
+) -> tuple[ExampleResult, Scenario, tuple[int, int]]:
+    """A failure that never replays alone, even from a quiet start, may have met what the example
+    before it left in the service (a breaker still open, work still queued): examples share one
+    deployment. Its scenario then runs that example's steps first, in the same campaign, and is
+    kept if that reproduces it (its notes say so)."""
+    if not failure.preceded_by:
+        return best
+    found = _scenario_for(failure, outcome, options)
+    scenario = replace(found, steps=[*failure.preceded_by, *found.steps])
+    result = _confirm(deployment, pool, scenario, options, f"{run_id}p")
+    if not result.reproduced_runs:
+        return best
+    scenario.notes = AFTERMATH_NOTE
+    replayed = next(r for r in result.results if r.violated)
+    return replayed, scenario, (result.reproduced_runs, result.runs)
+
+
 def _amplified(
     best: tuple[ExampleResult, Scenario, tuple[int, int]],
     deployment: Deployment,
@@ -411,14 +461,7 @@ def _amplified(
         scenario = amplify(best[1], factor)
         if any(len(s.claims) > MAX_BURST for s in scenario.steps if isinstance(s, Burst)):
             break
-        result = replay(
-            deployment,
-            pool,
-            scenario,
-            run_id=f"{run_id}a{factor}",
-            repeat=options.confirm,
-            warm=False,
-        )
+        result = _confirm(deployment, pool, scenario, options, f"{run_id}a{factor}")
         if result.reproduced_runs > best[2][0]:
             replayed = next(r for r in result.results if r.violated)
             best = (replayed, scenario, (result.reproduced_runs, result.runs))

@@ -21,6 +21,7 @@ from harness.engine.machine import SearchAborted, make_machine
 from harness.engine.seckill_machine import machine_base
 from harness.generator.profiles import Profile
 from harness.history import OpType
+from harness.scenario import Step
 
 Progress = Callable[["SearchContext"], None]
 
@@ -83,6 +84,7 @@ class SearchContext:
     verdict_counts: dict[str, Counter[str]] = field(default_factory=dict)
     """Per invariant: how many examples passed, failed or could not decide it."""
     _campaigns: int = 0
+    _last_steps: list[Step] = field(default_factory=list)
 
     def should_run_example(self) -> bool:
         """False once the budget is spent (or shrinking has taken its time), except for the final
@@ -102,6 +104,7 @@ class SearchContext:
         return Example(self.pool, self.deployment.nemesis, spec, self.example_config)
 
     def record(self, result: ExampleResult) -> None:
+        result.preceded_by, self._last_steps = self._last_steps, list(result.steps)
         self.stats.add(result)
         for verdict in result.report.verdicts:
             counts = self.verdict_counts.setdefault(str(verdict.invariant), Counter())

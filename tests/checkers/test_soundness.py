@@ -68,14 +68,16 @@ def simulate(
                 others = {k for u, k in may_have_issued if u == user and k != key}
                 b.provably_false += len(others) < limit
             continue
-        may_have_issued.add((user, key))  # any attempt but a lie may have issued (or is ok)
         fate = rng.random()
         if fate < 0.15:  # lost on the way: indeterminate, effect happens later (or never)
+            may_have_issued.add((user, key))
             b.complete(invoke, "info", reason="timeout")
             if rng.random() < 0.5:
                 delayed.append((user, key))
             continue
         outcome, code, reason = service.claim(user, key)
+        if fate < 0.35 or outcome == "ok":  # every attempt but a definite refusal may have issued
+            may_have_issued.add((user, key))
         if fate < 0.3:  # took effect, but the answer was lost
             b.complete(invoke, "info", reason="reset")
         elif fate < 0.35:  # never completed at all in the history

@@ -73,7 +73,7 @@ def offline_stack() -> Iterator[str]:
         assert up.returncode == 0, up.stderr
         yield project
     finally:
-        compose(*OFFLINE, "down", "-v", "--remove-orphans", project=project)
+        compose(*OFFLINE, "down", "-v", "--remove-orphans", "-t", "1", project=project)
 
 
 def _wait_healthy(url: str, timeout: float = 90) -> None:

@@ -43,6 +43,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "scenarios"
 CONTAINER_FAULTS = SCENARIOS / "docker" / "reference-container-faults.json"
+REPLICA_PAUSE = SCENARIOS / "docker" / "bug-local-idempotency-cache-retry-after-replica-pause.json"
 REFERENCES = ["reference-sqlite", "reference-redis", "reference-postgres"]
 
 
@@ -220,6 +221,16 @@ def test_lost_ack_bug_is_caught_through_a_container_kill(tmp_path: Path, images:
     replay = cli("replay", scenario, "--runtime", "docker", "--repeat", "2")
     assert replay.returncode == 1, replay.stdout + replay.stderr
     assert "VIOLATED" in replay.stdout
+
+
+def test_a_cluster_bug_is_caught_in_docker_by_pausing_one_replica(images: Any) -> None:
+    """bug-local-idempotency-cache on two replica containers: ``docker pause`` of one replica (its
+    health checks fail, HAProxy takes it out) sends a user's retry to the other replica, which
+    does not know the key and grants a second coupon. Every run reproduces it."""
+    replay = run("replay", REPLICA_PAUSE, "--runtime", "docker", "--repeat", "2", timeout=300)
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert "violated in 2/2 runs" in replay.stdout, replay.stdout
+    assert "granted twice" in replay.stdout
 
 
 def test_a_cluster_in_docker_balances_and_freezes_one_replica(images: Any) -> None:

@@ -229,8 +229,8 @@ def test_limit_counts_a_claim_that_issued_nothing(bug: HttpClaimAdapter) -> None
 def test_degrade_answers_sold_out_while_stock_remains(
     launch: Launch, redis_url: str, api: str
 ) -> None:
-    """A slow store trips the breaker: claims are told sold out while the stock is there, and it
-    is issued once the store is fast again."""
+    """A slow store trips the breaker: claims are told sold out while the stock is there, for
+    the breaker's open state even after the store is fast again, and it is issued after that."""
     with FaultProxy(api) as faults:
         upstream = redis_url.removeprefix("redis://").split("/")[0]
         store = faults.create_proxy("store", upstream=upstream)
@@ -238,10 +238,13 @@ def test_degrade_answers_sold_out_while_stock_remains(
         with HttpClaimAdapter(service.base_url, timeout=10) as adapter:
             cid = new_campaign(adapter, stock=5).campaign_id
             faults.apply(LatencyFault(path="store", latency_ms=400))
-            adapter.claim(ClaimRequest(cid, "slow", "k1"))  # takes > 0.25 s: the breaker opens
+            adapter.claim(ClaimRequest(cid, "slow", "k1"))  # takes > 0.1 s: the breaker opens
             refused = adapter.claim(ClaimRequest(cid, "next", "k2"))
             faults.heal_all()
             assert refused.reason is Reason.SOLD_OUT, refused
-            time.sleep(1.0)  # the breaker's probe finds the store fast again
+            # the store is fast again, but the breaker waits out its open state first
+            still = adapter.claim(ClaimRequest(cid, "healed", "k4"))
+            assert still.reason is Reason.SOLD_OUT, still
+            time.sleep(2.0)  # open state over: the half-open ping closes it
             assert adapter.get_campaign(cid).remaining >= 3
             assert adapter.claim(ClaimRequest(cid, "later", "k3")).granted
