@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from harness.errors import UsageError
+from harness.faults.process import ProcessRole
 from harness.invariants import LIVENESS_PROPERTIES, Invariant
 
 StoreKind = Literal["sqlite", "redis", "postgres"]
@@ -59,6 +60,31 @@ class TargetInfo:
             return FoundBy.PROBE
         return FoundBy.RUN
 
+    database: StoreKind | None = None
+    """The database of record behind an order queue (the seckill targets: PostgreSQL); None:
+    ``store`` is the only store and the record."""
+    store_persistent: bool = True
+    """Whether the runtime starts ``store`` with persistence on (Redis: appendonly,
+    appendfsync always); bug-seckill-no-persistence's is started without."""
+
+    @property
+    def worker(self) -> bool:
+        """Whether it runs a worker process beside the service (the order queue's consumer)."""
+        return self.database is not None
+
+    @property
+    def stores(self) -> tuple[StoreKind, ...]:
+        """Every store it needs, the claim path's first."""
+        return (self.store,) if self.database is None else (self.store, self.database)
+
+    @property
+    def processes(self) -> tuple[ProcessRole, ...]:
+        """The processes the harness starts and faults (``--role`` of a process step): the
+        service; a worker; a store server whose restart matters to its correctness."""
+        if not self.worker:
+            return (ProcessRole.SERVICE,)
+        return (ProcessRole.SERVICE, ProcessRole.WORKER, ProcessRole.STORE)
+
     @property
     def replicable(self) -> bool:
         """Whether ``--replicas N`` can run several of it on one shared store. SQLite cannot: its
@@ -78,6 +104,9 @@ class TargetInfo:
             "risk_check_ms": self.risk_check_ms,
             "store_timeout_s": self.store_timeout_s,
             "found_by": None if self.found_by is None else str(self.found_by),
+            "stores": list(self.stores),
+            "processes": [str(p) for p in self.processes],
+            "store_persistent": self.store_persistent,
         }
 
 
@@ -100,8 +129,12 @@ def _bug(
     needs_replicas: int = 1,
     risk_check_ms: float | None = None,
     store_timeout_s: float | None = None,
+    database: StoreKind | None = None,
+    store_persistent: bool = True,
 ) -> TargetInfo:
     return TargetInfo(
+        database=database,
+        store_persistent=store_persistent,
         name=f"bug-{bug}",
         kind="seeded-bug",
         store=store,
@@ -118,6 +151,17 @@ _TARGETS: tuple[TargetInfo, ...] = (
     _reference("sqlite", "each claim is one IMMEDIATE transaction, WAL + synchronous=FULL"),
     _reference("redis", "each claim is one Lua script over the campaign's keys"),
     _reference("postgres", "a transaction with a conditional update and unique constraints"),
+    TargetInfo(
+        name="reference-seckill",
+        kind="reference",
+        store="redis",
+        database="postgres",
+        bug=None,
+        violates=(),
+        description="correct flash-sale service: one Lua script deducts and enqueues the order "
+        "on a Redis Stream (appendonly, appendfsync always); a worker inserts it into "
+        "PostgreSQL idempotently and acknowledges after the commit",
+    ),
     _bug(
         "stock-race",
         (Invariant.NO_OVER_ISSUANCE,),
@@ -232,6 +276,35 @@ _TARGETS: tuple[TargetInfo, ...] = (
     ),
 )
 
+_SECKILL: tuple[TargetInfo, ...] = (
+    _bug(
+        "seckill-ack-before-enqueue",
+        (Invariant.NO_LOST_ACK, Invariant.STOCK_CONSERVATION),
+        "the script deducts, the service answers, and a background flusher enqueues the order "
+        "up to a second later: a kill -9 in between loses acknowledged orders",
+        store="redis",
+        database="postgres",
+    ),
+    _bug(
+        "seckill-duplicate-consumer",
+        (Invariant.UNIQUE_CODES, Invariant.NO_OVER_ISSUANCE),
+        "the worker's insert is not idempotent (no unique key or code) and it acknowledges "
+        "after the commit: a worker killed in between gets the entry again and writes it twice",
+        store="redis",
+        database="postgres",
+    ),
+    _bug(
+        "seckill-no-persistence",
+        (Invariant.NO_OVER_ISSUANCE,),
+        "Redis without persistence: a Redis restart forgets the deductions, the campaign is "
+        "loaded again with its whole stock and oversells",
+        store="redis",
+        database="postgres",
+        store_persistent=False,
+    ),
+)
+_TARGETS = _TARGETS + _SECKILL
+
 CATALOG: Mapping[str, TargetInfo] = MappingProxyType({t.name: t for t in _TARGETS})
 """Every bundled target by name, references first."""
 
@@ -255,6 +328,7 @@ def service_argv(
     store_url: str | None = None,
     admission_limit: int | None = None,
     replica: str | None = None,
+    database_url: str | None = None,
 ) -> list[str]:
     """The command line that starts ``info`` as a child process (``python -m targets.service``)."""
     argv = [
@@ -266,12 +340,14 @@ def service_argv(
         "--port",
         str(port),
         "--store",
-        info.store,
+        "seckill" if info.worker else info.store,
         "--data-dir",
         str(data_dir),
     ]
     if store_url is not None:
         argv += ["--store-url", store_url]
+    if database_url is not None:
+        argv += ["--database-url", database_url]
     if info.bug is not None:
         argv += ["--bug", info.bug]
     if admission_limit is not None:
@@ -282,4 +358,20 @@ def service_argv(
         argv += ["--risk-check-ms", f"{info.risk_check_ms:g}"]
     if info.store_timeout_s is not None:
         argv += ["--store-timeout", f"{info.store_timeout_s:g}"]
+    return argv
+
+
+def worker_argv(info: TargetInfo, *, store_url: str, database_url: str) -> list[str]:
+    """The command line of ``info``'s order-queue worker (``python -m targets.seckill``)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "targets.seckill",
+        "--store-url",
+        store_url,
+        "--database-url",
+        database_url,
+    ]
+    if info.bug is not None:
+        argv += ["--bug", info.bug]
     return argv

@@ -15,6 +15,8 @@ from typing import Any
 
 from targets.cluster_bugs import LeaseLockNoFencing, LocalIdempotencyCache, LocalLock
 from targets.metastable import MetastableQueue
+from targets.seckill.bugs import SECKILL_BUG_STORES
+from targets.seckill.store import SeckillStore
 from targets.stores.base import Campaign, ClaimResult, ClaimStatus, RiskCheck
 from targets.stores.postgres import PostgresStore
 from targets.stores.redis import CLAIM_LUA, STOCK_CHECK_LUA, RedisStore, _keys
@@ -399,11 +401,13 @@ BUG_STORES: dict[str, Any] = {
     "local-idempotency-cache": LocalIdempotencyCache,
     "lease-lock-no-fencing": LeaseLockNoFencing,
     "metastable-queue": MetastableQueue,
+    **SECKILL_BUG_STORES,
 }
 """Bug name (as in ``--bug``) -> the store class that carries it."""
 
 BUG_STORE_KIND: dict[str, str] = {
-    name: "redis" if issubclass(cls, RedisStore) else
+    name: "seckill" if issubclass(cls, SeckillStore) else
+    "redis" if issubclass(cls, RedisStore) else
     "postgres" if issubclass(cls, PostgresStore) else "sqlite"
     for name, cls in BUG_STORES.items()
 }  # fmt: skip

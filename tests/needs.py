@@ -115,9 +115,8 @@ def check_item(item: pytest.Item) -> None:
 
 
 def store_of(target: str) -> list[Tool]:
-    """The tools a bundled target's store needs (none for SQLite)."""
-    store = CATALOG[target].store
-    return [Tool(store)] if store in (Tool.REDIS, Tool.POSTGRES) else []
+    """The tools a bundled target's stores need (none for SQLite; both for a seckill target)."""
+    return [Tool(s) for s in CATALOG[target].stores if s in (Tool.REDIS, Tool.POSTGRES)]
 
 
 def scenario_needs(path: Path) -> list[Tool]:

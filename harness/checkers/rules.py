@@ -271,6 +271,13 @@ def unique_codes(facts: CampaignFacts) -> Verdict:
     return _v(inv, Status.PASS, f"{len(codes)} coupon codes, all distinct")
 
 
+def _pending(read: dict[str, Any]) -> int:
+    """The final read's ``pending`` (orders the service has not yet written): 0 if absent."""
+    campaign = read.get("campaign") or {}
+    value = campaign.get("pending") if isinstance(campaign, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def no_lost_ack(facts: CampaignFacts) -> Verdict:
     inv = Invariant.NO_LOST_ACK
     if facts.read is None:
@@ -293,6 +300,20 @@ def no_lost_ack(facts: CampaignFacts) -> Verdict:
             )
             if (code, key, user) not in present
         ]
+        pending = _pending(facts.read)
+        if pending:
+            # the service's queue still holds orders: the coupons are on their way, not gone --
+            # but the harness waited for them (ExampleConfig.queue_wait) and they did not arrive
+            return _v(
+                inv,
+                Status.FAIL,
+                f"{len(lost)} acknowledged coupon(s) missing from the final state, stuck, not "
+                f"lost: the service's queue still holds {pending} pending order(s) after the "
+                f"wait, e.g. {lost[0]['code']!r} acknowledged at op {lost[0]['op']}",
+                lost=capped(lost),
+                pending=pending,
+                read_op=facts.read_index,
+            )
         return _v(
             inv,
             Status.FAIL,

@@ -246,9 +246,19 @@ def _campaign_state(body: dict[str, Any]) -> CampaignState:
             per_user_limit=int(body["per_user_limit"]),
             issued=int(body["issued"]),
             remaining=int(body["remaining"]),
+            pending=_pending(body.get("pending")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ServiceError(f"campaign body is malformed: {exc!r}") from None
+
+
+def _pending(value: Any) -> int | None:
+    """The optional ``pending`` count: absent (or null) is None; otherwise a whole number >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"pending must be a whole number >= 0, got {value!r}")
+    return value
 
 
 def _json_or_none(body: bytes) -> Any:

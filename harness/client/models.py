@@ -28,9 +28,15 @@ class CampaignState:
     per_user_limit: int
     issued: int
     remaining: int
+    pending: int | None = None
+    """Protocol v1's optional field: orders acknowledged but not yet in the database of record
+    (a service with an order queue). None: the service does not say (a read without it)."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.pending is None:
+            del out["pending"]  # a service without a queue reads as it always did
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,33 @@ class RecordedClient:
         return outcome
 
 
+QUEUE_WAIT_SECONDS = 10.0
+"""How long the end of a run waits for a service's ``pending`` orders (protocol v1's optional
+field) to reach 0 before the final read."""
+
+
+def wait_for_queue(
+    adapter: ClaimAdapter, campaign_id: str, seconds: float = QUEUE_WAIT_SECONDS
+) -> int | None:
+    """Poll the campaign until the service says no order is pending, within ``seconds``: the
+    final state is the database of record, which an order queue fills a little later. Returns
+    the last ``pending`` seen (None: the service does not report it, or could not be read, which
+    the final read's retries deal with); a service without the field is not waited for."""
+    deadline = Deadline(seconds)
+    pending: int | None = None
+    while True:
+        try:
+            pending = adapter.get_campaign(campaign_id).pending
+        except ServiceError:
+            pending = None
+        else:
+            if not pending:
+                return pending
+        if deadline.expired:
+            return pending
+        time.sleep(0.05)
+
+
 FINAL_READ_SECONDS = 30.0
 """The longest the final read may take, retries included: each call has its own deadline (the
 adapter's), and no new attempt starts after this one."""

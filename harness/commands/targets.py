@@ -1,4 +1,6 @@
-"""``coupon-chaos targets``: list the bundled targets, their stores and what each bug breaks."""
+"""``coupon-chaos targets``: list the bundled targets, their stores, the processes the harness
+starts and faults (``service``; a seckill target's ``worker`` and ``store``), and what each bug
+breaks."""
 
 from __future__ import annotations
 
@@ -22,15 +24,21 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([t.to_json() for t in infos], indent=2))
         return ExitCode.OK
     width = max(len(t.name) for t in infos)
-    print(f"{'NAME':<{width}}  {'KIND':<10}  {'STORE':<8}  {'REPLICAS':<9}  VIOLATES")
+    head = f"{'NAME':<{width}}  {'KIND':<10}  {'STORE':<14}  {'REPLICAS':<9}  {'PROCESSES':<20}"
+    print(f"{head}  VIOLATES")
     for t in infos:
+        stores = "+".join(t.stores)
+        processes = ",".join(str(p) for p in t.processes)
         violates = ", ".join(str(v) for v in t.violates) or "-"
         replicas = (
             f"needs {t.needs_replicas}"
             if t.needs_replicas > 1
             else ("1..16" if t.replicable else "1")
         )
-        print(f"{t.name:<{width}}  {t.kind:<10}  {t.store:<8}  {replicas:<9}  {violates}")
+        print(
+            f"{t.name:<{width}}  {t.kind:<10}  {stores:<14}  {replicas:<9}  {processes:<20}  "
+            f"{violates}"
+        )
         print(f"{'':<{width}}  {t.description}")
     covered = {v for t in infos for v in t.violates}
     safety = [i for i in ALL_INVARIANTS if i in covered]

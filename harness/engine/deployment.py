@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from harness.client import ClaimAdapter, HttpClaimAdapter
 from harness.errors import InfrastructureError, UsageError
+from harness.faults.process import ProcessRole
 from harness.history import History
 from harness.nemesis import (
     Nemesis,
@@ -38,14 +39,14 @@ from harness.nemesis import (
     check_steps,
     compose,
 )
-from harness.nemesis.base import FaultStep
+from harness.nemesis.base import FaultStep, ProcessDriver
 from harness.nemesis.replicas import EveryReplicaNemesis
 from harness.scenario.steps import Step
 
 if TYPE_CHECKING:
     from harness.catalog import TargetInfo
     from harness.faults import FaultProxy
-    from harness.runtime.base import BalancerHandle, Runtime, TargetHandle
+    from harness.runtime.base import BalancerHandle, Runtime, StoreHandle, TargetHandle
 
 RUNTIMES = ("local", "external", "docker")
 
@@ -92,6 +93,18 @@ def check_replicas(replicas: int, target: str, runtime: str) -> None:
 
 
 @dataclass
+class Queue:
+    """The order queue's side of a seckill deployment: its worker, the store server the queue
+    lives in (Redis, restartable when the runtime controls it) and the database of record."""
+
+    worker: TargetHandle
+    store: StoreHandle
+    database_url: str
+    """How the service reaches the database (directly: the ``database`` path is the
+    worker's)."""
+
+
+@dataclass
 class Deployment:
     """A running target reachable through the fault proxy."""
 
@@ -113,6 +126,8 @@ class Deployment:
     targets: tuple[TargetHandle, ...] = ()
     """Every replica, index = replica number (a single target: just it)."""
     balancer: BalancerHandle | None = None
+    queue: Queue | None = None
+    """The worker and the queue's store, on a seckill target; None otherwise."""
 
     def nemesis(self, history: History) -> Nemesis:
         """The fault injector for one history (an :class:`Example`'s ``nemesis_factory``): the
@@ -123,6 +138,14 @@ class Deployment:
         nemeses: list[Nemesis] = []
         if self.faults is not None:
             nemeses.append(NetworkNemesis(history, self.faults, self.paths, self.replicas))
+        if self.queue is not None:
+            # healed before the service: Redis back first (the service's health pings it), then
+            # the worker, which drains the queue while the service comes up
+            store = self.queue.store
+            if store.controllable:
+                driver = cast("ProcessDriver", store)
+                nemeses.append(ProcessNemesis(history, driver, None, ProcessRole.STORE))
+            nemeses.append(ProcessNemesis(history, self.queue.worker, None, ProcessRole.WORKER))
         if self.replicas > 1:
             members = [_target_nemesis(history, t, i) for i, t in enumerate(self.targets)]
             nemeses += [*members, EveryReplicaNemesis(members)]
@@ -155,8 +178,9 @@ class Deployment:
     def logs(self, tail: int = 50) -> str:
         if self.all_logs is not None:
             return self.all_logs(tail)
-        if len(self.targets) > 1:
-            return "\n".join(f"==> {t.name} <==\n{t.logs(tail).rstrip()}\n" for t in self.targets)
+        handles = [*self.targets, *([self.queue.worker] if self.queue else [])]
+        if len(handles) > 1:
+            return "\n".join(f"==> {t.name} <==\n{t.logs(tail).rstrip()}\n" for t in handles)
         return self.target.logs(tail) if self.target is not None else ""
 
 
@@ -239,13 +263,19 @@ def _external(config: DeployConfig, faults: FaultProxy, workdir: Path) -> Deploy
     existing = faults.find_proxy(port=port) if config.toxiproxy_url else None
     if existing is not None:
         # The target URL is itself a proxy of this server (a docker-compose stack): fault that
-        # one, and the store path behind it if the stack names it NAME-store.
+        # one, and the store path behind it if the stack names it NAME-store (and a seckill
+        # worker's path to its database, NAME-database).
         endpoint = faults.adopt_proxy("client", existing["name"], parts.hostname, port)
         store = faults.find_proxy(name=f"{existing['name']}-store")
         if store is not None:
             listen = str(store["listen"]).rpartition(":")
             faults.adopt_proxy("store", store["name"], listen[0], int(listen[2]))
             paths.add("store")
+        database = faults.find_proxy(name=f"{existing['name']}-database")
+        if database is not None:  # a seckill stack's worker -> PostgreSQL
+            listen = str(database["listen"]).rpartition(":")
+            faults.adopt_proxy("database", database["name"], listen[0], int(listen[2]))
+            paths.add("database")
         replicas = _adopt_replica_proxies(faults, str(existing["name"]))
         if replicas:
             paths |= {"replica", "store"}
@@ -322,14 +352,23 @@ def _wire(
         return _wire_cluster(config, info, runtime, faults, workdir, all_logs)
     paths = {"client"}
     store_url = None
+    queue = None
     if info.store != "sqlite":
-        store = runtime.start_store(info.store)
+        store = runtime.start_store(info.store, persistent=info.store_persistent)
         endpoint = faults.create_proxy(
             "store", upstream=runtime.upstream(store), listen=runtime.proxy_listen("store")
         )
         store_url = store.url_via(*runtime.via_proxy("store", endpoint.host, endpoint.port))
         paths.add("store")
-    target = runtime.start_target(info, store_url=store_url, admission_limit=config.admission_limit)
+        if info.worker:
+            queue = _start_queue(info, runtime, faults, store, store_url)
+            paths.add("database")
+    target = runtime.start_target(
+        info,
+        store_url=store_url,
+        admission_limit=config.admission_limit,
+        database_url=queue.database_url if queue else None,
+    )
     endpoint = faults.create_proxy(
         "client", upstream=runtime.upstream(target), listen=runtime.proxy_listen("client")
     )
@@ -347,7 +386,24 @@ def _wire(
         adapter_factory=_factory(client_url, config),
         all_logs=all_logs,
         targets=(target,),
+        queue=queue,
     )
+
+
+def _start_queue(
+    info: TargetInfo, runtime: Runtime, faults: FaultProxy, store: StoreHandle, store_url: str
+) -> Queue:
+    """The database of record and the worker of a seckill target: the worker reaches Redis
+    through the ``store`` proxy (a Redis fault hits both sides of the queue) and PostgreSQL
+    through the ``database`` proxy; the service reads PostgreSQL directly."""
+    assert info.database is not None
+    database = runtime.start_store(info.database)
+    endpoint = faults.create_proxy(
+        "database", upstream=runtime.upstream(database), listen=runtime.proxy_listen("database")
+    )
+    via = database.url_via(*runtime.via_proxy("database", endpoint.host, endpoint.port))
+    worker = runtime.start_worker(info, store_url=store_url, database_url=via)
+    return Queue(worker=worker, store=store, database_url=database.url)
 
 
 def _wire_cluster(
@@ -363,7 +419,11 @@ def _wire_cluster(
     proxy in front of the balancer."""
     from harness.faults.client import replica_path
 
-    store = runtime.start_store(info.store)
+    store = runtime.start_store(info.store, persistent=info.store_persistent)
+    queue = None
+    if info.worker:
+        # the store path is per replica here (store-rI); the worker reaches Redis directly
+        queue = _start_queue(info, runtime, faults, store, store.url)
     targets: list[TargetHandle] = []
     servers: list[tuple[str, str]] = []
     for i in range(config.replicas):
@@ -377,7 +437,11 @@ def _wire_cluster(
             *runtime.via_proxy(replica_path("store", i), endpoint.host, endpoint.port)
         )
         target = runtime.start_target(
-            info, store_url=store_url, admission_limit=config.admission_limit, replica=name
+            info,
+            store_url=store_url,
+            admission_limit=config.admission_limit,
+            replica=name,
+            database_url=queue.database_url if queue else None,
         )
         targets.append(target)
         endpoint = faults.create_proxy(
@@ -400,7 +464,7 @@ def _wire_cluster(
         direct_url=balancer.base_url,
         faults=faults,
         target=None,
-        paths=frozenset({"client", "store", "replica"}),
+        paths=frozenset({"client", "store", "replica", *(["database"] if queue else [])}),
         store=info.store,
         workdir=workdir,
         adapter_factory=_factory(client_url, config),
@@ -408,6 +472,7 @@ def _wire_cluster(
         replicas=config.replicas,
         targets=tuple(targets),
         balancer=balancer,
+        queue=queue,
     )
 
 

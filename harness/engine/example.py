@@ -24,7 +24,12 @@ from harness.client import (
     Reason,
     ServiceError,
 )
-from harness.client.recorded import RecordedClient, record_final_read
+from harness.client.recorded import (
+    QUEUE_WAIT_SECONDS,
+    RecordedClient,
+    record_final_read,
+    wait_for_queue,
+)
 from harness.errors import InfrastructureError, UsageError
 from harness.history import History, OpFunction, OpType
 from harness.nemesis import Nemesis
@@ -116,6 +121,10 @@ class ExampleConfig:
     """How long the drain keeps trying after a sold-out answer while the campaign read still
     shows stock left (see :meth:`Example._drain`)."""
     history_path: Path | None = None
+    queue_wait: float = QUEUE_WAIT_SECONDS
+    """Seconds the end of an example waits, after the drain, for the service's ``pending``
+    orders (protocol v1's optional field) to reach 0 before the final read; orders still
+    pending then are reported as stuck (``no-lost-ack``)."""
 
 
 DRAIN_RETRY_SECONDS = 0.25
@@ -169,6 +178,7 @@ class Example:
         self.nemesis.heal_all()
         time.sleep(self.config.settle_after_info if self.indeterminate else self.config.settle)
         self._drain()
+        self._await_queue()
         self._read()
         self.history.close()
         report = check_history(self.history)
@@ -251,6 +261,9 @@ class Example:
                     "the target is unreachable after every fault was healed: "
                     f"{outcome.detail or 'connection refused'}"
                 )
+
+    def _await_queue(self) -> None:
+        wait_for_queue(self.pool.adapter(0), self.campaign.campaign_id, self.config.queue_wait)
 
     def _stock_left(self) -> bool:
         """Whether the service's campaign read (not recorded: it decides only whether the drain

@@ -15,10 +15,10 @@ from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from harness.client import CampaignSpec
-from harness.engine.cluster_machine import ClusterChaosMachine
 from harness.engine.deployment import Deployment
 from harness.engine.example import ClientPool, Example, ExampleConfig, ExampleResult
-from harness.engine.machine import ChaosMachine, SearchAborted, make_machine
+from harness.engine.machine import SearchAborted, make_machine
+from harness.engine.seckill_machine import machine_base
 from harness.generator.profiles import Profile
 from harness.history import OpType
 from harness.scenario import Step
@@ -157,9 +157,8 @@ def search(
         progress=progress,
         http_faults=http_faults,
     )
-    machine = make_machine(
-        ctx, ClusterChaosMachine if ctx.deployment.replicas > 1 else ChaosMachine
-    )
+    deployment = ctx.deployment
+    machine = make_machine(ctx, machine_base(deployment.replicas, deployment.queue is not None))
     chunk = 0
     while time.monotonic() < ctx.deadline and not ctx.failures:
 

@@ -29,11 +29,12 @@ from typing import Any, ClassVar, Literal
 from harness.errors import UsageError
 from harness.faults import constraints
 
-Path = Literal["client", "store", "replica"]
+Path = Literal["client", "store", "replica", "database"]
 Stream = Literal["upstream", "downstream"]
-PATHS: tuple[Path, ...] = ("client", "store", "replica")
+PATHS: tuple[Path, ...] = ("client", "store", "replica", "database")
 """``client``: clients -> service (the load balancer, on a cluster); ``store``: service (each
-replica) -> store; ``replica``: load balancer -> each replica (clusters only)."""
+replica) -> store; ``replica``: load balancer -> each replica (clusters only); ``database``:
+the order-queue worker -> the database of record (the flash-sale targets only)."""
 REPLICA_PATHS: frozenset[str] = frozenset({"store", "replica"})
 """The paths a cluster has once per replica; a fault on one may name the replica it hits."""
 MAX_REPLICAS = 16

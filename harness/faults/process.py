@@ -15,6 +15,27 @@ from enum import StrEnum
 from types import MappingProxyType
 
 
+class ProcessRole(StrEnum):
+    """Which of a target's processes an action hits (``"role"`` in a scenario's process step).
+
+    A single-process target has only the service; the flash-sale architecture (issue 16) adds the
+    order-queue worker and makes the claim path's store server (Redis) a process the harness
+    restarts. The role of a step names it; the deployment decides whether it has that process
+    (:meth:`harness.engine.deployment.Deployment.nemesis`)."""
+
+    SERVICE = "service"
+    """The coupon service (on a cluster, each replica); the default, never written to files."""
+    WORKER = "worker"
+    """The worker that moves orders from the queue (a Redis Stream) into the database of record."""
+    STORE = "store"
+    """The claim path's store server (Redis): a restart tests its persistence."""
+
+    @property
+    def has_replicas(self) -> bool:
+        """Only the service runs as replicas; a worker or a store step names none."""
+        return self is ProcessRole.SERVICE
+
+
 class Effect(StrEnum):
     """What an action does to the target."""
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.faults.process import Effect, ProcessAction
+from harness.faults.process import Effect, ProcessAction, ProcessRole
 from harness.history import NEMESIS, Op, OpFunction, OpType
 
 PROCESS_LANE = "process"
@@ -80,20 +80,24 @@ class FaultWindows:
             except ValueError:
                 return  # not ours to draw; the checkers do not read it either
             ends = action.ends
+            role = str(value.get("role", ProcessRole.SERVICE.value))
+            label = action.value if role == ProcessRole.SERVICE else f"{role} {action.value}"
 
-            def hit(w: FaultWindow) -> bool:  # the same replica, or every one
-                return replica is None or w.replica is None or w.replica == replica
+            def hit(w: FaultWindow) -> bool:  # the same process: its role, and its replica
+                same_role = _role_of(w) == role
+                return same_role and (replica is None or w.replica is None or w.replica == replica)
 
             self._close(at, lambda effect, w: effect in ends and hit(w))
             if action.lasts:
                 if not any(
-                    effect is action.effect and w.replica == replica for effect, w in self._open
+                    effect is action.effect and w.replica == replica and _role_of(w) == role
+                    for effect, w in self._open
                 ):
-                    window = FaultWindow(PROCESS_LANE, action.value, at, replica=replica)
+                    window = FaultWindow(PROCESS_LANE, label, at, replica=replica)
                     self._start(action.effect, window)
             elif action.effect is Effect.BLIP:
                 self.windows.append(
-                    FaultWindow(PROCESS_LANE, action.value, at, at, instant=True, replica=replica)
+                    FaultWindow(PROCESS_LANE, label, at, at, instant=True, replica=replica)
                 )
 
     def finish(self, end: int) -> list[FaultWindow]:
@@ -131,3 +135,10 @@ def fault_windows(ops: Iterable[Op], end: int | None = None) -> list[FaultWindow
         folded.observe(op.f, op.value, op.invoke_time if op.invoke_time is not None else op.time)
     last = max((op.time for op in completions), default=0)
     return folded.finish(last if end is None else end)
+
+
+def _role_of(window: FaultWindow) -> str:
+    """The process a process window is about: its label is ``"worker kill"`` for a worker's (or
+    a store's) action and the bare action for the service's."""
+    head, _, rest = window.what.partition(" ")
+    return head if rest else ProcessRole.SERVICE.value

@@ -10,19 +10,23 @@ from __future__ import annotations
 from typing import Protocol
 
 from harness.faults.model import NetworkFault
-from harness.faults.process import ProcessAction
+from harness.faults.process import ProcessAction, ProcessRole
 from harness.scenario.steps import Heal, NetworkFaultStep, ProcessFault
 
 FaultStep = NetworkFaultStep | Heal | ProcessFault
 """The steps a nemesis carries out (claims and waits are the example's)."""
 
 
-def action_record(action: ProcessAction, replica: int | None) -> dict[str, object]:
+def action_record(
+    action: ProcessAction, replica: int | None, role: ProcessRole = ProcessRole.SERVICE
+) -> dict[str, object]:
     """A process action as the history records it: ``{"action": "pause", "replica": 1}``, the
-    replica only on a cluster."""
+    replica only on a cluster, the role only when it is not the service."""
     record: dict[str, object] = {"action": action.value}
     if replica is not None:
         record["replica"] = replica
+    if role is not ProcessRole.SERVICE:
+        record["role"] = role.value
     return record
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from harness.errors import UsageError
-from harness.faults.process import Effect
+from harness.faults.process import Effect, ProcessRole
 from harness.nemesis.base import FaultStep, Nemesis
 from harness.scenario.steps import Burst, Heal, NetworkFaultStep, ProcessFault, Step
 
@@ -62,7 +62,8 @@ def describe(step: FaultStep) -> str:
     if isinstance(step, Heal):
         return f"heal {step.path}"
     on = "" if step.replica is None else f" of replica {step.replica}"
-    return f"process {step.action}{on}"
+    role = "" if step.role is ProcessRole.SERVICE else f" of the {step.role}"
+    return f"process {step.action}{role}{on}"
 
 
 def why_unhandled(step: FaultStep) -> str:
@@ -70,6 +71,11 @@ def why_unhandled(step: FaultStep) -> str:
     replica = (
         step.fault.replica if isinstance(step, NetworkFaultStep) else getattr(step, "replica", None)
     )
+    if isinstance(step, ProcessFault) and step.role is not ProcessRole.SERVICE:
+        return (
+            f"this target has no {step.role} process under the harness's control (only the "
+            "flash-sale targets run a worker and restart their Redis: see `coupon-chaos targets`)"
+        )
     if replica is not None:
         return (
             f"this deployment has no replica {replica} (replay with --replicas "

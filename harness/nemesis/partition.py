@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TypeGuard
 
-from harness.faults.process import Effect, ProcessAction
+from harness.faults.process import Effect, ProcessAction, ProcessRole
 from harness.history import NEMESIS, History, OpFunction, OpType
 from harness.nemesis.base import FaultStep, PartitionDriver, action_record
 from harness.scenario.steps import ProcessFault
@@ -40,6 +40,7 @@ class PartitionNemesis:
             isinstance(step, ProcessFault)
             and step.action in PARTITION_ACTIONS
             and step.replica == self.replica
+            and step.role is ProcessRole.SERVICE
         )
 
     def apply(self, step: FaultStep) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 
 from harness.errors import InfrastructureError
-from harness.faults.process import Effect, ProcessAction
+from harness.faults.process import Effect, ProcessAction, ProcessRole
 from harness.history import NEMESIS, History, OpFunction, OpType
 from harness.nemesis.base import FaultStep, ProcessDriver, action_record
 from harness.scenario.steps import ProcessFault
@@ -32,12 +32,20 @@ class ProcessNemesis:
     while its store is cut off cannot be, until that fault heals. :meth:`heal_all`, which runs
     after every network fault has been healed, waits for it instead."""
 
-    def __init__(self, history: History, target: ProcessDriver, replica: int | None = None) -> None:
+    def __init__(
+        self,
+        history: History,
+        target: ProcessDriver,
+        replica: int | None = None,
+        role: ProcessRole = ProcessRole.SERVICE,
+    ) -> None:
         self.history = history
         self.target = target
         self.replica = replica
         """The replica this nemesis acts on (it handles only steps naming it); None: the single
         target."""
+        self.role = role
+        """Which of the target's processes it drives: the service, the worker or the store."""
         self.down = False
         self.paused = False
         self.restarted = False
@@ -48,6 +56,7 @@ class ProcessNemesis:
             isinstance(step, ProcessFault)
             and step.action in PROCESS_ACTIONS
             and step.replica == self.replica
+            and step.role is self.role
         )
 
     def apply(self, step: FaultStep) -> None:
@@ -74,7 +83,7 @@ class ProcessNemesis:
         if action is ProcessAction.START and not self.down:
             return
         invoke = self.history.invoke(
-            NEMESIS, OpFunction.PROCESS, action_record(action, self.replica)
+            NEMESIS, OpFunction.PROCESS, action_record(action, self.replica, self.role)
         )
         target = self.target
         if self.paused and action.effect in (Effect.DOWN, Effect.BLIP):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from harness.faults.process import ProcessRole
 from harness.nemesis.base import FaultStep, Nemesis
 from harness.scenario.steps import ProcessFault
 
@@ -24,7 +25,11 @@ class EveryReplicaNemesis:
         self.members = tuple(members)
 
     def _parts(self, step: FaultStep) -> list[ProcessFault]:
-        if not isinstance(step, ProcessFault) or step.replica is not None:
+        if (
+            not isinstance(step, ProcessFault)
+            or step.replica is not None
+            or step.role is not ProcessRole.SERVICE
+        ):
             return []
         return [replace(step, replica=i) for i in range(len(self.members))]
 

@@ -34,6 +34,12 @@ class StoreHandle(ABC):
     @abstractmethod
     def stop(self) -> None: ...
 
+    @property
+    def controllable(self) -> bool:
+        """Whether the harness can kill, pause and restart this store's server (then it has the
+        methods of :class:`harness.nemesis.base.ProcessDriver`): a Redis the runtime started."""
+        return False
+
 
 class TargetHandle(ABC):
     """A running coupon service the harness may crash, pause and restart."""
@@ -120,7 +126,15 @@ class Runtime(ABC):
     """Starts stores and targets, and stops everything it started on :meth:`close` — always."""
 
     @abstractmethod
-    def start_store(self, kind: str) -> StoreHandle: ...
+    def start_store(self, kind: str, *, persistent: bool = True) -> StoreHandle:
+        """A store of ``kind``; ``persistent=False`` starts Redis without persistence (a seeded
+        bug's deployment), where the runtime gives the target a store of its own."""
+
+    def start_worker(
+        self, info: Any, *, store_url: str, database_url: str, name: str = "worker"
+    ) -> TargetHandle:
+        """Start ``info``'s order-queue worker (the seckill targets), ready."""
+        raise NotImplementedError(f"{type(self).__name__} runs no worker")
 
     @abstractmethod
     def start_target(
@@ -131,6 +145,7 @@ class Runtime(ABC):
         admission_limit: int | None = None,
         port: int | None = None,
         replica: str | None = None,
+        database_url: str | None = None,
     ) -> TargetHandle:
         """Start one target; ``replica`` names it among the replicas of a cluster."""
 

@@ -41,6 +41,8 @@ CLIENT_LISTEN_PORT = 18080
 """Where the client-path proxy listens inside the fault proxy container."""
 STORE_LISTEN_PORT = 16000
 """Where the store-path proxy listens inside the fault proxy container."""
+DATABASE_LISTEN_PORT = 16001
+"""Where the database-path proxy (a seckill worker -> PostgreSQL) listens in that container."""
 REPLICA_LISTEN_BASE = {"store": 16100, "replica": 16200}
 """Per-replica proxies inside the fault proxy container: ``store-r3`` listens on 16103."""
 BALANCER_PORT = 8080
@@ -52,6 +54,11 @@ REDIS_COMMAND = [
     "--save", "", "--appendonly", "yes", "--appendfsync", "always",
 ]  # fmt: skip
 """The same durability as the local runtime: every write fsynced before it is acknowledged."""
+REDIS_VOLATILE_COMMAND = [
+    "redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", "/data",
+    "--save", "", "--appendonly", "no",
+]  # fmt: skip
+"""No persistence at all (bug-seckill-no-persistence): a restart starts empty."""
 POSTGRES_COMMAND = [
     "postgres", "-c", "fsync=off", "-c", "synchronous_commit=on", "-c", "max_connections=300",
     "-c", "shared_buffers=32MB", "-c", "jit=off",
@@ -96,6 +103,8 @@ def _listen_port(path: str) -> int:
         return CLIENT_LISTEN_PORT
     if path == "store":
         return STORE_LISTEN_PORT
+    if path == "database":
+        return DATABASE_LISTEN_PORT
     kind, _, index = path.rpartition("-r")
     return REPLICA_LISTEN_BASE[kind] + int(index)
 
@@ -113,6 +122,67 @@ class DockerStore(StoreHandle):
     def stop(self) -> None:
         with contextlib.suppress(Exception):
             self.container.stop(timeout=5)
+
+
+class DockerRedis(DockerStore):
+    """The Redis container, which the store's process faults kill, freeze and restart in place
+    (on its volume: with appendonly it comes back with every acknowledged write)."""
+
+    @property
+    def controllable(self) -> bool:
+        return True
+
+    def kill(self) -> None:
+        with _engine(f"kill {self.container.name}"):
+            if _status(self.container) == "paused":
+                self.container.unpause()
+            if _status(self.container) == "running":
+                with contextlib.suppress(Exception):  # exited meanwhile: nothing to kill
+                    self.container.kill(signal="SIGKILL")
+                self.container.wait(timeout=60)
+
+    def start(self, wait: bool = True) -> None:
+        with _engine(f"start {self.container.name} again"):
+            status = _status(self.container)
+            if status == "paused":
+                self.container.unpause()
+            elif status != "running":
+                self.container.start()
+        if wait:
+            self.wait_healthy(30)
+
+    def restart(self, wait: bool = True) -> None:
+        with _engine(f"restart {self.container.name}"):
+            if _status(self.container) == "paused":
+                self.container.unpause()
+            self.container.restart(timeout=5)
+        if wait:
+            self.wait_healthy(30)
+
+    def pause(self) -> None:
+        with _engine(f"pause {self.container.name}"):
+            if _status(self.container) == "running":
+                self.container.pause()
+
+    def resume(self) -> None:
+        with _engine(f"unpause {self.container.name}"):
+            if _status(self.container) == "paused":
+                self.container.unpause()
+
+    def wait_healthy(self, timeout: float) -> None:
+        def pong() -> bool:
+            if _status(self.container) != "running":
+                return False
+            result = self.container.exec_run(["redis-cli", "-p", str(self.port), "ping"])
+            return result.exit_code == 0 and b"PONG" in result.output
+
+        with _engine(f"ask {self.container.name} for PONG"):
+            ok = wait_until(pong, timeout, 0.2)
+        if not ok:
+            raise InfrastructureError(
+                f"redis container {self.container.name} not answering after {timeout:.0f}s: "
+                f"{_last_lines(self.container)}"
+            )
 
 
 @dataclass
@@ -275,6 +345,45 @@ class DockerTarget(TargetHandle):
             return ""
 
 
+class DockerWorker(DockerTarget):
+    """The seckill worker's container: no port; healthy when its log has one more ready line
+    than it had when it was (re)started (``docker logs`` keeps the lines of earlier runs)."""
+
+    READY_LINE = b"seckill worker ready"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ready_before = 0
+
+    def _ready_lines(self) -> int:
+        try:
+            return int(self.container.logs().count(self.READY_LINE))
+        except Exception:  # noqa: BLE001 - a log read that fails is "not ready yet"
+            return -1
+
+    def start(self, wait: bool = True) -> None:
+        if _status(self.container) != "paused":
+            self._ready_before = max(0, self._ready_lines())
+        super().start(wait)
+
+    def wait_healthy(self, timeout: float) -> None:
+        def dead() -> bool:
+            return _status(self.container) in ("exited", "dead", "gone")
+
+        ok = wait_until(lambda: dead() or self._ready_lines() > self._ready_before, timeout, 0.1)
+        if dead():
+            code = self.container.attrs.get("State", {}).get("ExitCode", "?")
+            raise InfrastructureError(
+                f"worker container {self.container.name} exited with code {code} while "
+                f"starting: {_last_lines(self.container)}"
+            )
+        if not ok:
+            raise InfrastructureError(
+                f"worker container {self.container.name} not ready after {timeout:.0f}s: "
+                f"{_last_lines(self.container)}"
+            )
+
+
 class DockerRuntime(Runtime):
     """Containers for one run, all labelled with its id, all removed on :meth:`close`."""
 
@@ -392,7 +501,7 @@ class DockerRuntime(Runtime):
             )
 
     # -- Runtime ----------------------------------------------------------------------------------
-    def start_store(self, kind: str) -> DockerStore:
+    def start_store(self, kind: str, *, persistent: bool = True) -> DockerStore:
         if kind not in STORE_PORTS:
             raise UsageError(f"unknown store {kind!r}; the Docker runtime runs redis, postgres")
         role = f"store-{kind}"
@@ -401,7 +510,7 @@ class DockerRuntime(Runtime):
             container = self._run(
                 role,
                 self.images.redis,
-                command=REDIS_COMMAND,
+                command=REDIS_COMMAND if persistent else REDIS_VOLATILE_COMMAND,
                 volumes={self._volume(role): {"bind": "/data", "mode": "rw"}},
             )
             url = f"redis://{self._name(role)}:{port}/0"
@@ -417,7 +526,8 @@ class DockerRuntime(Runtime):
         self._wait_port(container, port, kind, timeout=60)
         if kind == "postgres":
             self._wait_postgres(container)
-        return DockerStore(kind, self._name(role), port, url, container)
+        cls = DockerRedis if kind == "redis" else DockerStore
+        return cls(kind, self._name(role), port, url, container)
 
     def _wait_postgres(self, container: Any) -> None:
         """The public image's entrypoint restarts the server after initdb: wait for the real
@@ -515,17 +625,20 @@ class DockerRuntime(Runtime):
         admission_limit: int | None = None,
         port: int | None = None,
         replica: str | None = None,
+        database_url: str | None = None,
     ) -> DockerTarget:
         role = "target" if replica is None else f"target-{replica}"
         host_port = port or free_port(self.host)
         environment = {
             "COUPON_HOST": "0.0.0.0",
             "COUPON_PORT": str(SERVICE_PORT),
-            "COUPON_STORE": info.store,
+            "COUPON_STORE": "seckill" if info.worker else info.store,
             "COUPON_DATA_DIR": "/data",
         }
         if store_url is not None:
             environment["COUPON_STORE_URL"] = store_url
+        if database_url is not None:
+            environment["COUPON_DATABASE_URL"] = database_url
         if info.bug is not None:
             environment["COUPON_BUG"] = info.bug
         if admission_limit is not None:
@@ -547,6 +660,24 @@ class DockerRuntime(Runtime):
         target = DockerTarget(name, container, self.network, [role], self.host, host_port)
         target.wait_healthy(target.health_timeout)
         return target
+
+    def start_worker(
+        self, info: Any, *, store_url: str, database_url: str, name: str = "worker"
+    ) -> DockerTarget:
+        """The order-queue worker: the service image running ``python -m targets.seckill``, in
+        its own container (labelled like every other), healthy once it logs that it is ready."""
+        environment = {"COUPON_STORE_URL": store_url, "COUPON_DATABASE_URL": database_url}
+        if info.bug is not None:
+            environment["COUPON_BUG"] = info.bug
+        container = self._run(
+            name,
+            self.images.service,
+            command=["python", "-m", "targets.seckill"],
+            environment=environment,
+        )
+        worker = DockerWorker(f"{info.name}/{name}", container, self.network, [name], self.host, 0)
+        worker.wait_healthy(worker.health_timeout)
+        return worker
 
     def logs(self, tail: int = 80) -> str:
         """Every container's last lines, headed by its name: saved next to a failed run's

@@ -155,6 +155,53 @@ class LocalTarget(TargetHandle):
         return tail(self._log, tail_lines)
 
 
+READY_LINE = "seckill worker ready"
+"""What the worker logs when it is serving (kept equal to targets.seckill.worker.READY_LINE by
+tests/targets/test_seckill.py: the harness does not import the targets)."""
+
+
+class LocalWorker(LocalTarget):
+    """A :class:`LocalTarget` without a port: killed, paused and restarted the same way, its
+    health read from its log."""
+
+    def __init__(
+        self, name: str, argv: list[str], data_dir: Path, spawner: Spawner | None = None
+    ) -> None:
+        super().__init__(name, argv, "127.0.0.1", 0, data_dir, spawner=spawner)
+        self._log = data_dir / "worker.log"
+        self._started_at = 0
+
+    def start(self, wait: bool = True) -> None:
+        if self.is_running:
+            return
+        self._started_at = self._log.stat().st_size if self._log.exists() else 0
+        super().start(wait)
+
+    def _ready(self) -> bool:
+        if not self._log.exists():
+            return False
+        with self._log.open("rb") as f:
+            f.seek(self._started_at)
+            return READY_LINE.encode() in f.read()
+
+    def wait_healthy(self, timeout: float) -> None:
+        proc = self.proc
+        ok = wait_until(lambda: proc is None or proc.poll() is not None or self._ready(), timeout)
+        if proc is not None and proc.poll() is not None:
+            raise InfrastructureError(
+                f"worker {self.name} exited with code {proc.returncode} while starting: "
+                f"{self._last_lines()}"
+            )
+        if not ok:
+            raise InfrastructureError(
+                f"worker {self.name} not ready after {timeout:.0f}s: {self._last_lines()}"
+            )
+
+    def wait_listening(self, timeout: float) -> None:
+        """Nothing to listen on: started is enough (a worker restarted while a store is cut off
+        becomes ready when the fault heals)."""
+
+
 class LocalRuntime(Runtime):
     """Starts stores and targets as child processes under ``workdir`` and stops them all on
     :meth:`close` — called by ``with``, on errors and interrupts, and at interpreter exit."""
@@ -174,13 +221,15 @@ class LocalRuntime(Runtime):
         """Every store and target of this runtime is forked from its one thread."""
         atexit.register(self.close)
 
-    def start_store(self, kind: str) -> StoreHandle:
+    def start_store(self, kind: str, *, persistent: bool = True) -> StoreHandle:
         if kind not in STORE_KINDS:
             raise UsageError(f"unknown store {kind!r}; the local runtime runs {STORE_KINDS}")
         with self._lock:
             if kind == "redis":
                 if self._redis is None:
-                    self._redis = RedisStore(self.workdir / "redis", spawner=self._spawner)
+                    self._redis = RedisStore(
+                        self.workdir / "redis", spawner=self._spawner, persistent=persistent
+                    )
                     self._redis.start()
                 return self._redis
             if self._postgres is None:
@@ -195,6 +244,7 @@ class LocalRuntime(Runtime):
         admission_limit: int | None = None,
         port: int | None = None,
         replica: str | None = None,
+        database_url: str | None = None,
     ) -> LocalTarget:
         from harness.catalog import service_argv
 
@@ -208,6 +258,7 @@ class LocalRuntime(Runtime):
             store_url=store_url,
             admission_limit=admission_limit,
             replica=replica,
+            database_url=database_url,
         )
         name = info.name if replica is None else f"{info.name}/{replica}"
         target = LocalTarget(name, argv, self.host, port, data_dir, spawner=self._spawner)
@@ -215,6 +266,19 @@ class LocalRuntime(Runtime):
             self.targets.append(target)
         target.start()
         return target
+
+    def start_worker(
+        self, info: Any, *, store_url: str, database_url: str, name: str = "worker"
+    ) -> LocalTarget:
+        from harness.catalog import worker_argv
+
+        argv = worker_argv(info, store_url=store_url, database_url=database_url)
+        data_dir = self.workdir / f"{info.name}-{name}"
+        worker = LocalWorker(f"{info.name}/{name}", argv, data_dir, spawner=self._spawner)
+        with self._lock:
+            self.targets.append(worker)
+        worker.start()
+        return worker
 
     def start_balancer(self, servers: Sequence[tuple[str, str]]) -> LocalBalancer:
         balancer = LocalBalancer(self.workdir / "balancer", list(servers), self._spawner)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ def store_available(kind: str) -> tuple[bool, str]:
 
 @dataclass
 class RedisStore(StoreHandle):
+    """A local redis-server; it can be killed, paused and restarted on the same port and folder
+    (:attr:`controllable`): the store's process faults."""
+
     workdir: Path
     kind: str = "redis"
     host: str = "127.0.0.1"
@@ -72,19 +76,28 @@ class RedisStore(StoreHandle):
     proc: subprocess.Popen[bytes] | None = None
     spawner: Spawner | None = None
     """The runtime's spawner (parent-death signal from any thread); None: :func:`spawn`."""
+    persistent: bool = True
+    """appendonly with appendfsync always (every write on disk before Redis answers); False:
+    no persistence at all (bug-seckill-no-persistence: a restart forgets everything)."""
+    name: str = "redis"
+    paused: bool = False
 
     @property
     def url(self) -> str:  # type: ignore[override]
         return f"redis://{self.host}:{self.port}/0"
 
-    def start(self) -> RedisStore:
+    def start(self, wait: bool = True) -> None:
+        """Start (again, on the same port and folder: a restart fault)."""
+        if self.is_running:
+            return
         binary = redis_binary()
         if binary is None:
             raise StoreUnavailable(store_available("redis")[1])
         self.workdir.mkdir(parents=True, exist_ok=True)
+        aof = ["--appendonly", "yes", "--appendfsync", "always"]
         argv = [
             binary, "--port", str(self.port), "--bind", self.host, "--dir", str(self.workdir),
-            "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+            "--save", "", *(aof if self.persistent else ["--appendonly", "no"]),
             "--protected-mode", "no", "--daemonize", "no",
         ]  # fmt: skip
         start = self.spawner.spawn if self.spawner is not None else spawn
@@ -97,11 +110,53 @@ class RedisStore(StoreHandle):
                 "redis-server did not start: "
                 + tail(self.workdir / "redis.log", 5).replace("\n", " | ")
             )
-        return self
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 5.0) -> None:
         if self.proc is not None:
-            terminate(self.proc)
+            terminate(self.proc, grace)
+        self.paused = False
+
+    # -- process control, for the store's process faults (ProcessRole.STORE)
+    @property
+    def is_running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def controllable(self) -> bool:
+        return True
+
+    def kill(self) -> None:
+        if self.is_running:
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait(10)
+        self.paused = False
+
+    def restart(self, wait: bool = True) -> None:
+        self.stop()
+        self.start(wait)
+
+    def pause(self) -> None:
+        if self.is_running and not self.paused:
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        if self.is_running and self.paused:
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def wait_healthy(self, timeout: float) -> None:
+        if not wait_until(lambda: port_open(self.host, self.port), timeout):
+            raise InfrastructureError(
+                f"redis-server not answering on {self.host}:{self.port} after {timeout:.0f}s: "
+                + tail(self.workdir / "redis.log", 5).replace("\n", " | ")
+            )
+
+    def logs(self, tail_lines: int = 50) -> str:
+        return tail(self.workdir / "redis.log", tail_lines)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from harness.errors import UsageError
 from harness.faults.model import PATHS, NetworkFault, check_replica, fault_from_json
-from harness.faults.process import ProcessAction
+from harness.faults.process import ProcessAction, ProcessRole
 
 HEAL_PATHS: tuple[str, ...] = ("all", *PATHS)
 
@@ -111,21 +111,32 @@ class ProcessFault:
     """Act on the target's process or container (see :class:`ProcessAction`).
 
     ``replica``: on a cluster, the one replica it hits; None: the single target, or on a
-    cluster every replica (the whole service down, a rolling restart)."""
+    cluster every replica (the whole service down, a rolling restart). ``role``: which of the
+    target's processes (:class:`ProcessRole`): the service unless a step says otherwise, so a
+    single-process target's files read and write as they always did."""
 
     kind: ClassVar[str] = "process"
     action: ProcessAction
     replica: int | None = None
+    role: ProcessRole = ProcessRole.SERVICE
 
     def __post_init__(self) -> None:
         # ProcessFault("kill") is accepted and stored typed; an unknown name is a ValueError
         object.__setattr__(self, "action", ProcessAction(self.action))
+        object.__setattr__(self, "role", ProcessRole(self.role))
         check_replica(self.replica, f"process {self.action.value}")
+        if self.replica is not None and not self.role.has_replicas:
+            raise UsageError(
+                f"process {self.action.value}: the {self.role.value} runs once, it has no "
+                "replica; name a replica only on the service"
+            )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"op": self.kind, "action": self.action.value}
         if self.replica is not None:
             out["replica"] = self.replica
+        if self.role is not ProcessRole.SERVICE:
+            out["role"] = self.role.value
         return out
 
 
@@ -162,7 +173,9 @@ def describe_step(step: Step) -> str:
 
 def _on(what: ProcessFault | NetworkFault | None) -> str:
     replica = getattr(what, "replica", None)
-    return "" if replica is None else f" of replica {replica}"
+    role = getattr(what, "role", ProcessRole.SERVICE)
+    of_role = "" if role is ProcessRole.SERVICE else f" of the {role.value}"
+    return of_role + ("" if replica is None else f" of replica {replica}")
 
 
 def step_from_json(data: Any, where: str = "step") -> Step:
@@ -220,7 +233,13 @@ def step_from_json(data: Any, where: str = "step") -> Step:
                 raise UsageError(
                     f"{where}: process action must be one of {', '.join(ProcessAction)}"
                 )
-            return ProcessFault(ProcessAction(action), data.get("replica"))
+            role = data.get("role", ProcessRole.SERVICE.value)
+            if not isinstance(role, str) or role not in tuple(ProcessRole):
+                raise UsageError(f"{where}: process role must be one of {', '.join(ProcessRole)}")
+            try:
+                return ProcessFault(ProcessAction(action), data.get("replica"), ProcessRole(role))
+            except UsageError as exc:
+                raise UsageError(f"{where}: {exc.message}") from None
         if op == "wait":
             ms = data.get("ms")
             if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 600_000:

@@ -33,7 +33,7 @@ from harness.client import (
     Reason,
     ServiceError,
 )
-from harness.client.recorded import record_final_read
+from harness.client.recorded import record_final_read, wait_for_queue
 from harness.errors import InfrastructureError
 from harness.history import History, OpFunction, OpType
 from harness.nemesis import Nemesis
@@ -406,4 +406,5 @@ class SurgeDriver:
         return outcome
 
     def _read(self) -> None:
+        wait_for_queue(self.control, self.campaign.campaign_id)
         record_final_read(self.history, self.control, self.campaign.campaign_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-STORES = ("sqlite", "redis", "postgres")
+STORES = ("sqlite", "redis", "postgres", "seckill")
 ENV_PREFIX = "COUPON_"
 
 
@@ -30,6 +30,8 @@ class ServiceConfig:
     admission_limit: int | None = None
     store_timeout: float = 2.0
     risk_check_ms: float = 3.0
+    database_url: str | None = None
+    """The database of record behind the order queue (``--store seckill`` only)."""
     replica: str | None = None
     """This process's name among the replicas of one service: sent as ``X-Replica`` on every
     answer (evidence in the harness's history) and used by stores whose bug is replica-local."""
@@ -49,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--store-url",
         help="redis://HOST:PORT/0 or postgresql://USER@HOST:PORT/DB (COUPON_STORE_URL)",
+    )
+    p.add_argument(
+        "--database-url",
+        help="postgresql://USER@HOST:PORT/DB, the database of record of --store seckill "
+        "(COUPON_DATABASE_URL)",
     )
     p.add_argument("--bug", help="switch on one seeded bug (COUPON_BUG)")
     p.add_argument(
@@ -92,8 +99,15 @@ def parse_config(
     store_url = pick("store_url")
     if store != "sqlite" and not store_url:
         raise ConfigError(f"--store {store} needs --store-url")
-    if store == "redis" and store_url and not store_url.startswith("redis://"):
-        raise ConfigError(f"--store-url for redis must start with redis://, got {store_url!r}")
+    if store in ("redis", "seckill") and store_url and not store_url.startswith("redis://"):
+        raise ConfigError(f"--store-url for {store} must start with redis://, got {store_url!r}")
+    database_url = pick("database_url")
+    if store == "seckill" and not (
+        database_url and database_url.startswith(("postgres://", "postgresql://"))
+    ):
+        raise ConfigError(
+            f"--store seckill needs --database-url postgresql://..., got {database_url!r}"
+        )
     if (
         store == "postgres"
         and store_url
@@ -122,6 +136,7 @@ def parse_config(
         store=store,
         data_dir=Path(data_dir),
         store_url=store_url,
+        database_url=database_url if store == "seckill" else None,
         bug=bug,
         admission_limit=admission_limit,
         store_timeout=store_timeout,

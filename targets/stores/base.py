@@ -25,15 +25,21 @@ class Campaign:
     per_user_limit: int
     issued: int
     remaining: int
+    pending: int | None = None
+    """Orders acknowledged but not yet in the database of record (protocol v1's optional
+    field): only a store with an order queue (the seckill targets) has it."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "campaign_id": self.campaign_id,
             "stock": self.stock,
             "per_user_limit": self.per_user_limit,
             "issued": self.issued,
             "remaining": self.remaining,
         }
+        if self.pending is not None:
+            out["pending"] = self.pending
+        return out
 
 
 @dataclass(frozen=True, slots=True)

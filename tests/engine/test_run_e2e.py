@@ -37,10 +37,11 @@ REFERENCE = [name for name, info in CATALOG.items() if info.kind == "reference"]
 SEEDED = [
     name
     for name, info in CATALOG.items()
-    if info.found_by is FoundBy.RUN and info.needs_replicas == 1
+    if info.found_by is FoundBy.RUN and info.needs_replicas == 1 and not info.worker
 ]
 """The bugs one process shows; the cluster-only ones: tests/engine/test_cluster_e2e.py; the
-probe-only one (metastable-queue): tests/probe/test_probe_e2e.py."""
+probe-only one (metastable-queue): tests/probe/test_probe_e2e.py; the seckill ones (a worker
+beside the service): tests/engine/test_seckill_e2e.py."""
 
 
 def cli(*args: object) -> subprocess.CompletedProcess[str]:

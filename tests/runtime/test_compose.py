@@ -110,6 +110,7 @@ def test_a_run_against_the_offline_stack_uses_its_proxies(
     assert set(proxies) == {
         "reference-sqlite", "reference-redis", "reference-postgres",
         "reference-redis-store", "reference-postgres-store", "cluster",
+        "reference-seckill", "reference-seckill-store", "reference-seckill-database",
         *(f"cluster-{path}-r{i}" for path in ("replica", "store") for i in range(3)),
     }  # fmt: skip
     assert all(p["toxics"] == [] and p["enabled"] for p in proxies.values())

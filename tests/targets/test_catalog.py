@@ -17,6 +17,8 @@ from targets.bugs import BUG_STORES
 def test_references_and_bugs_are_consistent() -> None:
     references = [t for t in CATALOG.values() if t.kind == "reference"]
     assert {t.store for t in references} == {"sqlite", "redis", "postgres"}
+    seckill = CATALOG["reference-seckill"]
+    assert seckill.stores == ("redis", "postgres") and seckill.worker
     assert all(t.bug is None and t.violates == () for t in references)
     bugs = [t for t in CATALOG.values() if t.kind == "seeded-bug"]
     assert len(bugs) >= 8
@@ -53,10 +55,15 @@ def test_service_argv_follows_the_launch_contract() -> None:
 def test_targets_command_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["targets"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["NAME", "KIND", "STORE", "REPLICAS", "VIOLATES"]
+    assert out.splitlines()[0].split() == [
+        "NAME", "KIND", "STORE", "REPLICAS", "PROCESSES", "VIOLATES"
+    ]  # fmt: skip
     rows = {line.split()[0]: line.split() for line in out.splitlines()[1:] if line[:1] != " "}
     assert rows["reference-sqlite"][3] == "1" and rows["reference-redis"][3] == "1..16"
     assert rows["bug-local-lock"][3:5] == ["needs", "2"]
+    assert rows["reference-redis"][2] == "redis" and rows["reference-redis"][4] == "service"
+    assert rows["reference-seckill"][2] == "redis+postgres"
+    assert rows["bug-seckill-duplicate-consumer"][4] == "service,worker,store"
     for name in CATALOG:
         assert name in out
 
@@ -67,7 +74,7 @@ def test_targets_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None
     assert [r["name"] for r in rows] == list(CATALOG)
     assert set(rows[0]) == {
         "name", "kind", "store", "bug", "violates", "description", "replicas", "needs_replicas",
-        "risk_check_ms", "store_timeout_s", "found_by",
+        "risk_check_ms", "store_timeout_s", "found_by", "stores", "processes", "store_persistent",
     }  # fmt: skip
     by_name = {r["name"]: r for r in rows}
     assert by_name["bug-stock-race"]["violates"] == ["no-over-issuance"]
@@ -83,12 +90,17 @@ def test_targets_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None
         "risk_check_ms": None,
         "store_timeout_s": None,
         "found_by": None,
+        "stores": ["redis"],
+        "processes": ["service"],
+        "store_persistent": True,
     }
     assert by_name["bug-stock-race"]["found_by"] == "run"
     collapsing = by_name["bug-metastable-queue"]
     assert collapsing["violates"] == ["recovers-after-trigger"]
     assert collapsing["found_by"] == "probe" and collapsing["store_timeout_s"] == 10
     assert by_name["reference-sqlite"]["replicas"] is False
+    assert by_name["bug-seckill-no-persistence"]["store_persistent"] is False
+    assert by_name["reference-seckill"]["processes"] == ["service", "worker", "store"]
     assert {r["name"] for r in rows if r["needs_replicas"] > 1} == {
         "bug-local-lock", "bug-local-idempotency-cache", "bug-lease-lock-no-fencing",
     }  # fmt: skip
