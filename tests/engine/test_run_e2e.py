@@ -67,7 +67,7 @@ def test_reference_target_passes(target: str, tmp_path: Path) -> None:
         "--target",
         target,
         "--budget",
-        12,
+        8,
         "--seed",
         1,
         "--report",

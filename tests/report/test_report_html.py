@@ -446,11 +446,12 @@ def browse(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess
 @pytest.mark.requires("chromium")
 def test_run_report_html_renders_in_a_headless_browser(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    # the search stops once a failure is found and shrunk, so the budget only matters on a slow
-    # machine: 20 s has let the race slip by on a loaded 2-core box, 60 s has not
+    # the search stops at the first failure (seed 3 finds the race in a few seconds:
+    # benchmarks/results/bench_detect-5seeds.log), so the budget only matters on a slow machine;
+    # the report is what is tested here, one confirming replay is enough
     result = subprocess.run(
         [sys.executable, "-m", "harness", "run", "--target", "bug-stock-race", "--shrink", "0"]
-        + ["--budget", "60", "--seed", "1", "--report", str(out)],
+        + ["--budget", "60", "--seed", "3", "--confirm", "1", "--report", str(out)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -98,7 +98,7 @@ def test_a_run_against_the_offline_stack_uses_its_proxies(
         [
             sys.executable, "-m", "harness", "run", "--runtime", "external",
             "--target", target, "--toxiproxy", "http://127.0.0.1:8474",
-            "--seed", "2", "--budget", "25", "--report", str(tmp_path),
+            "--seed", "2", "--budget", "12", "--report", str(tmp_path),
         ],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -126,7 +126,7 @@ def test_a_run_against_the_replicated_stack_passes(offline_stack: str, tmp_path:
         [
             sys.executable, "-m", "harness", "run", "--runtime", "external",
             "--target", target, "--toxiproxy", "http://127.0.0.1:8474",
-            "--seed", "2", "--budget", "15", "--report", str(tmp_path),
+            "--seed", "2", "--budget", "10", "--report", str(tmp_path),
         ],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
