@@ -94,6 +94,8 @@ def test_an_in_process_mistake_passes_on_one_replica(target: str, tmp_path: Path
     [
         target_param("reference-redis", pytest.mark.requires("haproxy")),
         target_param("reference-postgres", pytest.mark.requires("haproxy")),
+        # the flash-sale architecture: three service replicas, one worker, Redis and PostgreSQL
+        target_param("reference-seckill", pytest.mark.requires("haproxy")),
     ],
 )
 def test_a_reference_with_three_replicas_passes_per_replica_faults(
