@@ -14,6 +14,8 @@ import pytest
 import yaml
 from clirun import cli
 
+pytestmark = pytest.mark.slow  # each test drives a whole CLI run: seconds, not the quick tier
+
 CI = Path(__file__).resolve().parents[1] / "docs" / "ci"
 EXAMPLES = ["github-actions.yml", "gitlab-ci.yml"]
 

@@ -96,6 +96,7 @@ def _run_then_block(
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, first + stderr)
 
 
+@pytest.mark.slow
 def test_a_found_scenario_survives_an_unwritable_folder(tmp_path: Path) -> None:
     scenarios, report = tmp_path / "scenarios", tmp_path / "report"
     result = _run_then_block(
@@ -120,6 +121,7 @@ def test_a_found_scenario_survives_an_unwritable_folder(tmp_path: Path) -> None:
     assert f"report not written to {report}" in lines[1]
 
 
+@pytest.mark.slow
 def test_a_pass_stays_a_pass_when_the_report_cannot_be_written(tmp_path: Path) -> None:
     report, junit_dir = tmp_path / "report", tmp_path / "ci"
     result = _run_then_block(
@@ -146,6 +148,7 @@ def _assert_readable_by_others(files: list[Path]) -> None:
     assert all(path.stat().st_mode & 0o044 == 0o044 for path in files), modes
 
 
+@pytest.mark.slow
 def test_run_results_are_readable_by_others(tmp_path: Path) -> None:
     """report.json, report.html, target.log, the scenario, its history and the JUnit file."""
     report, junit = tmp_path / "report", tmp_path / "ci" / "junit.xml"
@@ -169,6 +172,7 @@ def test_run_results_are_readable_by_others(tmp_path: Path) -> None:
     _assert_readable_by_others(files)
 
 
+@pytest.mark.slow
 def test_surge_results_are_readable_by_others(tmp_path: Path) -> None:
     """report.json, surge.json, report.html, history.jsonl and target.log of a failing surge."""
     report = tmp_path / "report"
@@ -185,6 +189,7 @@ def test_surge_results_are_readable_by_others(tmp_path: Path) -> None:
     _assert_readable_by_others(files)
 
 
+@pytest.mark.slow
 def test_a_failing_surge_history_survives_an_unwritable_folder(tmp_path: Path) -> None:
     """Without --report a failing surge keeps its history in chaos-results/surge/: if that has
     become impossible, the history goes to the temp folder and one line says where."""

@@ -12,7 +12,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from clirun import cli_argv, cli_env
+
+pytestmark = pytest.mark.slow  # each test drives a whole CLI run: seconds, not the quick tier
 
 
 def _free_port() -> int:

@@ -15,6 +15,8 @@ from harness.catalog import get_target
 from harness.client import ClaimRequest, HttpClaimAdapter, OutcomeType
 from harness.faults import DownFault, LatencyFault, ResetPeerFault, open_fault_proxy
 
+pytestmark = pytest.mark.slow  # each test drives a whole CLI run: seconds, not the quick tier
+
 
 def _via(url: str, host: str, port: int) -> str:
     parts = urlsplit(url)
