@@ -22,6 +22,8 @@ import httpx
 
 from harness.deadline import Deadline, DeadlineExceeded
 
+MAX_REPLICA_NAME = 64
+"""The most characters of an answer's ``X-Replica`` header the harness keeps (protocol v1)."""
 MAX_ANSWER_BYTES = 1024 * 1024
 """The largest claim, campaign, health or fault proxy answer read (1 MiB): they are a few hundred
 bytes, so anything near this is not an answer of the protocol. Beyond it a claim is indeterminate
@@ -188,7 +190,9 @@ class BoundedHttp:
                 if len(body) > max_bytes:
                     raise BodyTooLarge(max_bytes)
             replica = response.headers.get("x-replica")
-            return Answer(response.status_code, bytes(body), replica[:64] if replica else None)
+            return Answer(
+                response.status_code, bytes(body), replica[:MAX_REPLICA_NAME] if replica else None
+            )
 
     def close(self) -> None:
         self._client.close()

@@ -12,7 +12,8 @@ from harness.deadline import Deadline
 from harness.errors import InfrastructureError
 from harness.history import History, OpFunction, OpType
 
-_OP_TYPE = {OutcomeType.OK: OpType.OK, OutcomeType.FAIL: OpType.FAIL, OutcomeType.INFO: OpType.INFO}
+OP_TYPE = {OutcomeType.OK: OpType.OK, OutcomeType.FAIL: OpType.FAIL, OutcomeType.INFO: OpType.INFO}
+"""The completion op each kind of claim outcome is recorded as."""
 
 
 class RecordedClient:
@@ -31,16 +32,23 @@ class RecordedClient:
     def claim(self, request: ClaimRequest, f: str = OpFunction.CLAIM) -> ClaimOutcome:
         invoke = self.history.invoke(self.process, f, request.to_json())
         outcome = claim_or_indeterminate(self.adapter, request)
-        value = {"coupon_code": outcome.coupon_code} if outcome.coupon_code else {}
-        extra: dict[str, Any] = {"reason": str(outcome.reason)}
-        if outcome.status is not None:
-            extra["status"] = outcome.status
-        if outcome.detail:
-            extra["detail"] = outcome.detail[:300]
-        if outcome.replica is not None:
-            extra["replica"] = outcome.replica  # evidence only: no checker reads it
-        self.history.complete(invoke, _OP_TYPE[outcome.type], value, extra)
+        self.history.complete(invoke, OP_TYPE[outcome.type], *completion(outcome))
         return outcome
+
+
+def completion(outcome: ClaimOutcome) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A claim's completion as the history records it, wherever it was made (examples, the
+    surge's clients, the open-loop crowd): its value (the coupon code, if any) and its extra (the
+    reason, the status, a detail cut to 300 characters, the replica that answered)."""
+    value = {"coupon_code": outcome.coupon_code} if outcome.coupon_code else {}
+    extra: dict[str, Any] = {"reason": str(outcome.reason)}
+    if outcome.status is not None:
+        extra["status"] = outcome.status
+    if outcome.detail:
+        extra["detail"] = outcome.detail[:300]
+    if outcome.replica is not None:
+        extra["replica"] = outcome.replica  # evidence only: no checker reads it
+    return value, extra
 
 
 QUEUE_WAIT_SECONDS = 10.0

@@ -5,13 +5,11 @@ exactly what harness.client.recorded.RecordedClient records and retry on the sam
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from harness.client import ClaimOutcome, ClaimRequest, OutcomeType, Reason
-from harness.history import History, Op, OpType
+from harness.client.recorded import OP_TYPE, completion
+from harness.history import History, Op
 from harness.surge.claimers import Claimer
-
-OP_TYPE = {OutcomeType.OK: OpType.OK, OutcomeType.FAIL: OpType.FAIL, OutcomeType.INFO: OpType.INFO}
 
 RETRYABLE_FAILS = frozenset({Reason.OVERLOADED, Reason.UNREACHABLE})
 """Definite failures worth retrying: refused before any work, or never sent."""
@@ -38,11 +36,5 @@ async def recorded_claim(
         process, f, {"campaign_id": campaign_id, "user_id": user, "idempotency_key": key}
     )
     outcome = await claimer.claim(request)
-    value = {"coupon_code": outcome.coupon_code} if outcome.coupon_code else {}
-    extra: dict[str, Any] = {"reason": str(outcome.reason)}
-    if outcome.status is not None:
-        extra["status"] = outcome.status
-    if outcome.detail:
-        extra["detail"] = outcome.detail[:300]
-    done = history.complete(invoke, OP_TYPE[outcome.type], value, extra)
+    done = history.complete(invoke, OP_TYPE[outcome.type], *completion(outcome))
     return outcome, invoke, done

@@ -9,6 +9,7 @@ checkers are only as sound as that classification.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +86,7 @@ class HttpClaimer:
                     self._conn = conn
                 connected = True
                 status, answer = await conn.request(data)
+                replica = conn.replica
         except TimeoutError:
             self._drop()
             if not connected:
@@ -96,7 +98,8 @@ class HttpClaimer:
         except (ConnectionClosed, OSError) as exc:
             self._drop()
             return ClaimOutcome(OutcomeType.INFO, Reason.RESET, detail=str(exc) or repr(exc))
-        return classify_claim_response(status, answer)
+        outcome = classify_claim_response(status, answer)
+        return outcome if replica is None else dataclasses.replace(outcome, replica=replica)
 
     @property
     def connected(self) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.client.bounded import MAX_ANSWER_BYTES
+from harness.client.bounded import MAX_ANSWER_BYTES, MAX_REPLICA_NAME
 
 MAX_HEAD = 64 * 1024
 MAX_BUFFER = MAX_HEAD + MAX_ANSWER_BYTES + MAX_HEAD
@@ -98,6 +98,23 @@ def parse_response(
     return status, bytes(buf[start:]), len(buf), False
 
 
+_REPLICA = b"\r\nx-replica:"
+
+
+def replica_header(buf: bytearray | bytes) -> str | None:
+    """The ``X-Replica`` header of the response head at the start of ``buf`` (protocol v1's
+    optional header: the replica that answered, kept as evidence), or None. Pure."""
+    end = buf.find(b"\r\n\r\n")
+    head = bytes(buf[: end if end >= 0 else len(buf)])
+    at = head.lower().find(_REPLICA)
+    if at < 0:
+        return None
+    start = at + len(_REPLICA)
+    stop = head.find(b"\r\n", start)
+    value = head[start : stop if stop >= 0 else len(head)].decode("latin-1").strip()
+    return value[:MAX_REPLICA_NAME] or None
+
+
 def _chunked(buf: bytearray | bytes, pos: int) -> tuple[bytes, int] | None:
     body = bytearray()
     while True:
@@ -131,6 +148,8 @@ class Http1Connection(asyncio.Protocol):
         self.closed = False
         self._buf = bytearray()
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.replica: str | None = None
+        """The ``X-Replica`` of the last whole response (None: the service did not say)."""
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -152,6 +171,7 @@ class Http1Connection(asyncio.Protocol):
         if parsed is None:
             return
         status, body, used, keep = parsed
+        self.replica = replica_header(self._buf)
         del self._buf[:used]
         if not keep:
             self.close()
@@ -168,6 +188,7 @@ class Http1Connection(asyncio.Protocol):
             waiter.set_exception(error)
             return
         if parsed is not None:
+            self.replica = replica_header(self._buf)
             waiter.set_result((parsed[0], parsed[1]))
         else:
             why = f": {exc}" if exc else ""
@@ -179,6 +200,7 @@ class Http1Connection(asyncio.Protocol):
         if self.closed or self.transport is None:
             raise ConnectionClosed("connection already closed")
         self._buf.clear()
+        self.replica = None
         waiter: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         try:

@@ -155,6 +155,9 @@ def test_a_surge_on_a_cluster_freezes_one_replica_and_keeps_the_invariants(
         "action": "resume",
         "replica": 1,
     } in paused
+    # the surge's raw HTTP/1 clients keep the X-Replica each answer named, as evidence
+    answered_by = {op.get("extra", {}).get("replica") for op in history if op.get("type") == "ok"}
+    assert {"r0", "r1"} <= answered_by, answered_by
 
 
 @pytest.mark.parametrize(
