@@ -33,16 +33,26 @@ async def recorded_claim(
 ) -> tuple[ClaimOutcome, Op, Op]:
     """Invoke, send, complete: the outcome, the invoke and the completion op."""
     request = ClaimRequest(campaign_id, user, key)
-    # ClaimRequest.to_json() spelled out: dataclasses.asdict is a hot spot at surge rates
-    invoke = history.invoke(
-        process, f, {"campaign_id": campaign_id, "user_id": user, "idempotency_key": key}
-    )
+    invoke = history.invoke(process, f, claim_value(campaign_id, user, key))
     outcome = await claimer.claim(request)
+    value, extra = completion_fields(outcome)
+    done = history.complete(invoke, OP_TYPE[outcome.type], value, extra)
+    return outcome, invoke, done
+
+
+def claim_value(campaign_id: str, user: str, key: str) -> dict[str, Any]:
+    """A claim invoke's value (ClaimRequest.to_json() spelled out: dataclasses.asdict is a hot
+    spot at surge rates)."""
+    return {"campaign_id": campaign_id, "user_id": user, "idempotency_key": key}
+
+
+def completion_fields(outcome: ClaimOutcome) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A claim completion's value (the coupon, if granted) and extra (reason, status, detail):
+    one place, so every engine records an answer the same way."""
     value = {"coupon_code": outcome.coupon_code} if outcome.coupon_code else {}
     extra: dict[str, Any] = {"reason": str(outcome.reason)}
     if outcome.status is not None:
         extra["status"] = outcome.status
     if outcome.detail:
         extra["detail"] = outcome.detail[:300]
-    done = history.complete(invoke, OP_TYPE[outcome.type], value, extra)
-    return outcome, invoke, done
+    return value, extra

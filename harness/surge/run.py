@@ -21,6 +21,8 @@ from harness.history import History
 from harness.scenario.steps import NetworkFaultStep
 from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
+from harness.surge.engine import MAX_WORKERS, Engine, require_locust
+from harness.surge.locust.driver import LocustDriver, LocustRun
 from harness.surge.metrics import SurgeMetrics, compute_metrics
 from harness.surge.openloop import CrowdTarget, OpenLoopAborted, run_open_loop
 from harness.surge.openplan import OpenLoopPlan
@@ -39,6 +41,10 @@ class SurgeOptions:
     history_path: Path | None = None
     """Where the history streams to, op by op (None: kept in memory only)."""
     replicas: int = 1
+    engine: Engine = Engine.ASYNCIO
+    """Who drives the closed loop's claims: this process (asyncio) or Locust workers."""
+    workers: int = 2
+    """Local Locust worker processes (``engine`` locust)."""
 
 
 @dataclass
@@ -59,6 +65,8 @@ class SurgeOutcome:
     timeline: Timeline | None = None
     """An open-loop surge's per-second timeline and latencies (None for the closed loop)."""
     plan: OpenLoopPlan | None = None
+    locust: LocustRun | None = None
+    """A Locust-engine surge's workers and what each sent (None for the asyncio engine)."""
 
     @property
     def verdict(self) -> str:
@@ -171,6 +179,7 @@ def execute_surge(
     bad input and a missing target end in one error line, with no banner before it)."""
     settings.validate()
     check_faults_supported(settings, options)
+    check_engine(settings, options)
     started = time.monotonic()
     config = DeployConfig(
         target=options.target,
@@ -191,6 +200,8 @@ def execute_surge(
             announce(deployment.name)
         if settings.open_loop:
             return _open_loop(settings, options, deployment, campaign, started, progress)
+        if options.engine is Engine.LOCUST:
+            return _locust(settings, options, deployment, campaign, started, progress)
         history = History(
             options.history_path,
             meta={"campaign": campaign.to_json(), "surge": settings.to_json()},
@@ -229,6 +240,77 @@ def execute_surge(
         fast_path=transport.fast,
         logs=logs,
         artifacts=artifacts,
+    )
+
+
+def check_engine(settings: SurgeSettings, options: SurgeOptions) -> None:
+    """The Locust engine drives the closed loop with 1 to MAX_WORKERS workers, and needs Locust
+    installed (exit code 3 naming the extra); found before anything starts."""
+    if options.engine is not Engine.LOCUST:
+        return
+    if isinstance(options.workers, bool) or not 1 <= options.workers <= MAX_WORKERS:
+        raise UsageError(
+            f"--workers must be a whole number from 1 to {MAX_WORKERS}, got {options.workers}"
+        )
+    if settings.open_loop:
+        raise UsageError(
+            "--engine locust drives the closed loop (--clients); --arrivals is not supported "
+            "on it yet (docs/locust.md)"
+        )
+    require_locust()
+
+
+def _locust(
+    settings: SurgeSettings,
+    options: SurgeOptions,
+    deployment: Deployment,
+    campaign: CampaignSpec,
+    started: float,
+    progress: Callable[[Progress], None] | None,
+) -> SurgeOutcome:
+    """The closed loop on Locust workers (harness.surge.locust.driver): the history is merged
+    from the workers' parts once the final read is in, then written whole."""
+    meta = {"campaign": campaign.to_json(), "surge": settings.to_json(), "engine": "locust"}
+    history = History(None, meta=meta)
+    nemesis = deployment.nemesis(history)
+    transport = ClaimTransport(deployment.adapter_factory, settings.client_timeout)
+    control = deployment.adapter_factory()
+    target = CrowdTarget(deployment.client_url, options.adapter)
+    driver = LocustDriver(
+        settings, campaign, history, transport, control, nemesis, target, options.workers,
+        progress,
+    )  # fmt: skip
+    try:
+        try:
+            surge = asyncio.run(_run(driver, transport))
+        except InfrastructureError as exc:
+            error = deployment.faults.blame(exc, driver.phase)
+            aborted = _aborted_report_json(
+                settings, deployment.name, options, time.monotonic() - started, error.message
+            )
+            raise SurgeAborted(error, aborted, deployment.logs_if_any()) from None
+        finally:
+            control.close()
+            history.close()
+        merged = driver.merged(meta)
+    finally:
+        driver.cleanup()
+    if options.history_path is not None:
+        merged.write_jsonl(options.history_path)
+    return SurgeOutcome(
+        settings=settings,
+        target=deployment.name,
+        runtime=options.runtime,
+        run=surge,
+        report=check_history(merged),
+        metrics=compute_metrics(merged.ops),
+        history=merged,
+        history_path=options.history_path,
+        elapsed=time.monotonic() - started,
+        fast_path=False,
+        logs=deployment.logs(80),
+        artifacts=deployment.artifacts(),
+        locust=driver.locust,
     )
 
 
@@ -280,6 +362,7 @@ def _open_loop(
 
 
 async def _run(driver: SurgeDriver, transport: ClaimTransport) -> SurgeRun:
+    """``driver.run()``, closing the transport whatever happens."""
     try:
         return await driver.run()
     finally:
@@ -344,6 +427,8 @@ def surge_json(outcome: SurgeOutcome) -> dict[str, Any]:
         "faults": {"applied": outcome.run.applied_faults, "skipped": outcome.run.skipped_faults},
         "driver": outcome.run.driver.to_json() if outcome.run.driver is not None else None,
         "transport": "http1" if outcome.fast_path else "adapter",
+        "engine": "locust" if outcome.locust is not None else "asyncio",
+        "locust": _locust_json(outcome.locust) if outcome.locust is not None else None,
         "elapsed_s": round(outcome.elapsed, 3),
         "history": str(outcome.history_path) if outcome.history_path else None,
         "check": outcome.report.to_json(),
@@ -353,4 +438,13 @@ def surge_json(outcome: SurgeOutcome) -> dict[str, Any]:
             if outcome.timeline is not None and outcome.plan is not None
             else None
         ),
+    }
+
+
+def _locust_json(run: LocustRun) -> dict[str, Any]:
+    return {
+        "workers": run.workers,
+        "lost": run.lost,
+        "ops_received": run.received,
+        "finals": [f.to_json() for f in run.finals],
     }
