@@ -57,6 +57,13 @@ BATCH_MAX_OPS = 2000
 STOP_GRACE_S = 2.0
 """After STOP, claims in flight get ``client_timeout`` plus this to finish before the last batch."""
 STATE_ATTRIBUTE = "coupon_chaos_worker"
+USERS_PER_ADAPTER = 64
+"""Users of one worker that share one protocol-v1 adapter (its httpx pool, its connections).
+Why share: building an HttpClaimAdapter costs ~30 ms of CPU (httpx's SSL context), so one per
+user made a worker with 40 users spend its first seconds building them and serialised the
+claims a race needs concurrent; httpx's client is safe to share, and its deadline is kept per
+thread, which gevent makes per greenlet. A user's own ``--adapter`` is built once per user
+(the adapter contract promises nothing about sharing)."""
 
 
 class WorkerState:
@@ -82,6 +89,19 @@ class WorkerState:
         self.stops: Counter[str] = Counter()
         self.answers: Counter[str] = Counter()
         self.final_sent = False
+        self._adapters: dict[int, ClaimAdapter] = {}
+
+    def adapter(self, n: int) -> tuple[ClaimAdapter, bool]:
+        """The adapter client ``n`` claims through, and whether it is the client's own (to close
+        when it stops); shared ones are closed with the worker."""
+        assert self.job is not None
+        factory = CrowdTarget(self.job.url, self.job.adapter).factory(self.job.client_timeout)
+        if self.job.adapter is not None:
+            return factory(), True
+        group = n // USERS_PER_ADAPTER
+        if group not in self._adapters:
+            self._adapters[group] = factory()
+        return self._adapters[group], False
 
     # -- messages from the master
     def on_job(self, environment: Environment, msg: Any, **_: Any) -> None:
@@ -145,6 +165,8 @@ class WorkerState:
         )
         self.final_sent = True
         self.runner.send_message(Message.FINAL, final.to_json())
+        for adapter in self._adapters.values():
+            adapter.close()
 
 
 def install_worker(environment: Environment) -> WorkerState | None:
@@ -190,15 +212,16 @@ class ClaimUser(User):
                 state.stops["duration"] += 1
                 state.never_sent += 1
                 return
-            self._client(state, job, f"{worker_name(job.worker)}-c{n}")
+            self._client(state, job, n)
         finally:
             state.active -= 1
             state.finished += 1
         raise StopUser()
 
-    def _client(self, state: WorkerState, job: LocustJob, process: str) -> None:
+    def _client(self, state: WorkerState, job: LocustJob, n: int) -> None:
+        process = f"{worker_name(job.worker)}-c{n}"
         rng = random.Random(f"{job.seed}:{process}")
-        adapter = CrowdTarget(job.url, job.adapter).factory(job.client_timeout)()
+        adapter, own = state.adapter(n)
         keys = itertools.count(1)
         sent = False
         try:
@@ -216,7 +239,8 @@ class ClaimUser(User):
                     state.stops["sold_out"] += 1
                     return
         finally:
-            adapter.close()
+            if own:
+                adapter.close()
 
     def _logical_claim(
         self,
