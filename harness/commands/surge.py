@@ -409,6 +409,9 @@ def _print_outcome(outcome: SurgeOutcome) -> None:
         print(f"skipped   {', '.join(run.skipped_faults)}: the surge ended before their turn")
     for warning in outcome.driver_warnings:
         print(f"driver    {warning}")
+    lost = outcome.locust.lost_line() if outcome.locust is not None else None
+    if lost:
+        print(f"lost      {lost}")
     print(
         f"{outcome.target}: {outcome.verdict_line()} under surge in {outcome.elapsed:.1f}s "
         f"(seed {outcome.settings.seed})"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers import CheckReport, check_history
+from harness.checkers.incomplete import with_missing_claims
 from harness.client import CampaignSpec
 from harness.engine.deployment import DeployConfig, Deployment, deploy, is_url
 from harness.errors import InfrastructureError, UsageError
@@ -80,6 +81,8 @@ class SurgeOutcome:
     def verdict_line(self) -> str:
         """PASS or FAIL, qualified when the driver did not deliver the load asked for."""
         word = self.verdict.upper()
+        if self.locust is not None and self.locust.lost:
+            word += f" (Locust worker(s) {', '.join(self.locust.lost)} lost: some unknown)"
         if self.driver_warnings:
             word += " (under less load than asked: the load driver fell behind)"
         return word
@@ -302,7 +305,7 @@ def _locust(
         target=deployment.name,
         runtime=options.runtime,
         run=surge,
-        report=check_history(merged),
+        report=_locust_report(merged, driver.locust),
         metrics=compute_metrics(merged.ops),
         history=merged,
         history_path=options.history_path,
@@ -312,6 +315,14 @@ def _locust(
         artifacts=deployment.artifacts(),
         locust=driver.locust,
     )
+
+
+def _locust_report(history: History, run: LocustRun | None) -> CheckReport:
+    """Every invariant on the merged history; with a worker lost, those a missing claim would
+    falsely break are unknown (harness.checkers.incomplete)."""
+    report = check_history(history)
+    lost = run.lost_line() if run is not None else None
+    return with_missing_claims(report, lost) if lost else report
 
 
 def _open_loop(

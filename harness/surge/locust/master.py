@@ -19,7 +19,7 @@ from typing import IO, Any
 import gevent
 from locust.env import Environment
 from locust.log import setup_logging
-from locust.runners import MasterRunner
+from locust.runners import STATE_MISSING, MasterRunner
 
 from harness import notrio  # noqa: F401 - before anything that imports httpx
 
@@ -78,6 +78,25 @@ class Collector:
     def finished(self) -> int:
         return sum(int(p.get("finished", 0)) for p in self.progress.values())
 
+    def missing(self, runner: MasterRunner) -> set[int]:
+        """Workers Locust's heartbeats say are gone (no heartbeat for HEARTBEAT_LIVENESS s)."""
+        return {
+            number
+            for node_id, number in self.workers.items()
+            if (node := runner.clients.get(node_id)) is None or node.state == STATE_MISSING
+        }
+
+    def idle(self, runner: MasterRunner) -> bool:
+        """Every worker still there has started its users and all of them have stopped (a
+        lost worker's users never report: without this the surge would run to its end)."""
+        live = set(self.workers.values()) - self.missing(runner)
+        return bool(live) and all(
+            0
+            < int(self.progress.get(w, {}).get("started", 0))
+            == int(self.progress.get(w, {}).get("finished", 0))
+            for w in live
+        )
+
     def close(self) -> None:
         for out in self._files.values():
             out.close()
@@ -121,7 +140,11 @@ def _surge(
     emit(MasterEvent.STARTED, mono_ns=time.monotonic_ns(), wall_ns=time.time_ns())
     runner.start(job.clients, spawn_rate=job.clients)
     ticked = started
-    while time.monotonic() - started < duration and collector.finished() < job.clients:
+    while (
+        time.monotonic() - started < duration
+        and collector.finished() < job.clients
+        and not collector.idle(runner)
+    ):
         gevent.sleep(0.02)
         if time.monotonic() - ticked >= PROGRESS_EVERY_S:
             ticked = time.monotonic()
@@ -129,7 +152,10 @@ def _surge(
     surge_s = time.monotonic() - started
     runner.send_message(Message.STOP, None)
     wait_until = time.monotonic() + job.client_timeout + 2.0 + FINAL_GRACE_S
-    while len(collector.finals) < len(collector.workers) and time.monotonic() < wait_until:
+    while time.monotonic() < wait_until:
+        expected = set(collector.workers.values()) - collector.missing(runner)
+        if expected <= set(collector.finals):
+            break
         gevent.sleep(0.02)
     lost = sorted(set(collector.workers.values()) - set(collector.finals))
     emit(

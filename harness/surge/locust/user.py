@@ -81,6 +81,7 @@ class WorkerState:
         self.stopping = Event()
         self.clients = itertools.count()
         self.started_at: float | None = None
+        self.started = 0
         self.active = 0
         self.finished = 0
         self.never_sent = 0
@@ -140,6 +141,7 @@ class WorkerState:
                 Message.PROGRESS,
                 {
                     "worker": self.job.worker,
+                    "started": self.started,
                     "finished": self.finished,
                     "attempted": self.attempted,
                     "answers": dict(self.answers),
@@ -201,6 +203,7 @@ class ClaimUser(User):
         job = state.job
         assert job is not None
         n = next(state.clients)
+        state.started += 1
         if state.started_at is None:
             state.started_at = time.monotonic()
         # ramp: this worker's n-th client is about the (n * workers + worker)-th of the crowd
