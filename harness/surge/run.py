@@ -273,7 +273,11 @@ def _locust(
 ) -> SurgeOutcome:
     """The closed loop on Locust workers (harness.surge.locust.driver): the history is merged
     from the workers' parts once the final read is in, then written whole."""
-    meta = {"campaign": campaign.to_json(), "surge": settings.to_json(), "engine": "locust"}
+    meta: dict[str, Any] = {
+        "campaign": campaign.to_json(),
+        "surge": settings.to_json(),
+        "engine": "locust",
+    }
     history = History(None, meta=meta)
     nemesis = deployment.nemesis(history)
     transport = ClaimTransport(deployment.adapter_factory, settings.client_timeout)
@@ -295,6 +299,8 @@ def _locust(
         finally:
             control.close()
             history.close()
+        if driver.locust is not None:
+            meta["clock_margin_ns"] = driver.locust.clock_margin_ns
         merged = driver.merged(meta)
     finally:
         driver.cleanup()
@@ -320,7 +326,8 @@ def _locust(
 def _locust_report(history: History, run: LocustRun | None) -> CheckReport:
     """Every invariant on the merged history; with a worker lost, those a missing claim would
     falsely break are unknown (harness.checkers.incomplete)."""
-    report = check_history(history)
+    margin = run.clock_margin_ns if run is not None else 0
+    report = check_history(history, clock_margin_ns=margin)
     lost = run.lost_line() if run is not None else None
     return with_missing_claims(report, lost) if lost else report
 
@@ -457,5 +464,7 @@ def _locust_json(run: LocustRun) -> dict[str, Any]:
         "workers": run.workers,
         "lost": run.lost,
         "ops_received": run.received,
+        "clocks": run.clocks,
+        "clock_margin_ns": run.clock_margin_ns,
         "finals": [f.to_json() for f in run.finals],
     }

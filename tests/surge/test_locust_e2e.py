@@ -65,7 +65,17 @@ def test_two_workers_pass_every_invariant_on_the_merged_history(tmp_path: Path) 
         assert len(mine) == finals[w]["ops"] == 2 * finals[w]["attempted"]
         assert all("wall_ns" in op.extra for op in mine)
     assert sum(per_worker.values()) == summary["metrics"]["attempted"]
-    assert check_history(history).valid
+    # one machine, one monotonic clock: the true offset is 0, and must be within the estimate's
+    # uncertainty, which the history carries as the checkers' margin
+    clocks = summary["locust"]["clocks"]
+    assert set(clocks) == {"w1", "w2"}
+    for clock in clocks.values():
+        assert 0 < clock["uncertainty_ns"] < 50_000_000
+        assert abs(clock["offset_ns"]) <= clock["uncertainty_ns"]
+    margin = max(c["uncertainty_ns"] for c in clocks.values())
+    assert summary["locust"]["clock_margin_ns"] == margin
+    assert history.meta["clock_margin_ns"] == margin
+    assert check_history(history, clock_margin_ns=margin).valid
     fs = [op.f for op in history.ops]
     assert fs[:2] == ["create", "create"] and fs[-2:] == ["read", "read"] and "drain" in fs
 

@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,13 @@ class LocustRun:
     finals: list[WorkerFinal]
     lost: list[str]
     received: dict[str, int]
+    clocks: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Worker -> its clock's estimated offset and uncertainty (harness.surge.locust.clock)."""
+
+    @property
+    def clock_margin_ns(self) -> int:
+        """The largest clock uncertainty of the workers: the checkers' ``clock_margin_ns``."""
+        return max((int(c["uncertainty_ns"]) for c in self.clocks.values()), default=0)
 
     def lost_line(self) -> str | None:
         """Why the history is incomplete, naming the lost workers (None: none was lost)."""
@@ -166,7 +173,11 @@ class LocustDriver(SurgeDriver):
             await self._stop_children()
         finals = [WorkerFinal.from_json(f) for f in done["finals"]]
         self.locust = LocustRun(
-            self.workers, finals, [worker_name(w) for w in done["lost"]], done["received"]
+            self.workers,
+            finals,
+            [worker_name(w) for w in done["lost"]],
+            done["received"],
+            {worker_name(int(w)): c for w, c in done.get("clocks", {}).items()},
         )
         if self.locust.lost:
             self.indeterminate += 1  # its claims in flight: give the service time to settle

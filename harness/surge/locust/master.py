@@ -24,6 +24,7 @@ from locust.runners import STATE_MISSING, MasterRunner
 from harness import notrio  # noqa: F401 - before anything that imports httpx
 
 # isort: split
+from harness.surge.locust.clock import ClockEstimate, RoundTrip, estimate
 from harness.surge.locust.protocol import LocustJob, MasterEvent, Message, WorkerFinal
 from harness.surge.locust.user import ClaimUser
 
@@ -31,6 +32,8 @@ FINAL_GRACE_S = 5.0
 """Beyond the workers' own grace (client timeout + STOP_GRACE_S): how long the master waits for a
 worker's FINAL before it counts the worker as lost."""
 PROGRESS_EVERY_S = 1.0
+PINGS = 8
+PING_TIMEOUT_S = 2.0
 
 
 def emit(event: MasterEvent, **data: Any) -> None:
@@ -48,6 +51,9 @@ class Collector:
         self.progress: dict[int, dict[str, Any]] = {}
         self.finals: dict[int, WorkerFinal] = {}
         self.ops: dict[int, int] = {}
+        self.clocks: dict[int, ClockEstimate] = {}
+        self._pongs: dict[str, tuple[int, int]] = {}
+        """Ping id -> (worker time, master time received)."""
 
     def assign(self, node_id: str) -> int:
         number = self.workers[node_id] = len(self.workers) + 1
@@ -60,7 +66,13 @@ class Collector:
         if worker is None:
             return  # not a worker of this surge
         out = self._files[worker]
+        clock = self.clocks.get(worker)
+        offset = clock.offset_ns if clock is not None else 0
         for op in msg.data["ops"]:
+            # on the master's clock (harness.surge.locust.clock)
+            op["time"] -= offset
+            if op.get("invoke_time") is not None:
+                op["invoke_time"] -= offset
             out.write(json.dumps(op) + "\n")
         self.ops[worker] += len(msg.data["ops"])
 
@@ -74,6 +86,26 @@ class Collector:
         if worker is not None:
             self.finals[worker] = WorkerFinal.from_json(msg.data)
             self._files[worker].flush()
+
+    def on_pong(self, environment: Environment, msg: Any, **_: Any) -> None:
+        self._pongs[msg.data["id"]] = (int(msg.data["mono_ns"]), time.monotonic_ns())
+
+    def sync_clock(self, runner: MasterRunner, node_id: str, worker: int) -> None:
+        """PINGS round trips, one at a time, to estimate ``worker``'s clock offset."""
+        trips = []
+        for n in range(PINGS):
+            ping = f"{worker}-{n}"
+            sent = time.monotonic_ns()
+            runner.send_message(Message.PING, {"id": ping}, node_id)
+            deadline = time.monotonic() + PING_TIMEOUT_S
+            while ping not in self._pongs and time.monotonic() < deadline:
+                gevent.sleep(0)
+            if ping in self._pongs:
+                worker_ns, received = self._pongs.pop(ping)
+                trips.append(RoundTrip(sent, worker_ns, received))
+        if not trips:
+            raise TimeoutError(f"worker w{worker} answered no clock ping")
+        self.clocks[worker] = estimate(trips)
 
     def finished(self) -> int:
         return sum(int(p.get("finished", 0)) for p in self.progress.values())
@@ -112,6 +144,7 @@ def main(argv: list[str]) -> int:
     runner.register_message(Message.OPS, collector.on_ops)
     runner.register_message(Message.PROGRESS, collector.on_progress)
     runner.register_message(Message.FINAL, collector.on_final)
+    runner.register_message(Message.PONG, collector.on_pong)
     emit(MasterEvent.LISTENING, port=int(config["bind_port"]))
     try:
         return _surge(runner, collector, job, float(config["duration"]), float(config["ready_s"]))
@@ -135,6 +168,11 @@ def _surge(
         gevent.sleep(0.02)
     for node in list(runner.clients.ready)[: job.workers]:
         number = collector.assign(node.id)
+        try:
+            collector.sync_clock(runner, node.id, number)
+        except TimeoutError as exc:
+            emit(MasterEvent.ERROR, message=str(exc))
+            return 3
         runner.send_message(Message.JOB, job.for_worker(number).to_json(), node.id)
     started = time.monotonic()
     emit(MasterEvent.STARTED, mono_ns=time.monotonic_ns(), wall_ns=time.time_ns())
@@ -164,6 +202,7 @@ def _surge(
         finals=[f.to_json() for f in collector.finals.values()],
         received={str(w): n for w, n in collector.ops.items()},
         lost=lost,
+        clocks={str(w): c.to_json() for w, c in collector.clocks.items()},
     )
     return 0
 

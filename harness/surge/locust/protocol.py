@@ -29,6 +29,8 @@ class Message(StrEnum):
     PROGRESS = "cc-progress"
     STOP = "cc-stop"
     FINAL = "cc-final"
+    PING = "cc-ping"
+    PONG = "cc-pong"
 
 
 class MasterEvent(StrEnum):

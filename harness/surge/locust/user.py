@@ -118,6 +118,12 @@ class WorkerState:
             self.stopping.set()
             gevent.spawn(self._finish)
 
+    def on_ping(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """A clock ping, answered at once with this worker's monotonic time (see clock.py)."""
+        self.runner.send_message(
+            Message.PONG, {"id": msg.data["id"], "mono_ns": time.monotonic_ns()}
+        )
+
     # -- batches to the master
     def ship(self) -> None:
         if self.job is None or not self.recorder.pending:
@@ -180,6 +186,7 @@ def install_worker(environment: Environment) -> WorkerState | None:
     state = WorkerState(environment, runner)
     runner.register_message(Message.JOB, state.on_job)
     runner.register_message(Message.STOP, state.on_stop)
+    runner.register_message(Message.PING, state.on_ping)
     setattr(environment, STATE_ATTRIBUTE, state)
     return state
 
