@@ -182,7 +182,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_whole("--workers", "--workers 2"),
         default=None,
         metavar="N",
-        help=f"--engine locust: local Locust worker processes, 1 to {MAX_WORKERS} (default: 2)",
+        help=f"--engine locust: local Locust worker processes, 0 to {MAX_WORKERS} (default: 2, "
+        "0 with --master-bind)",
+    )
+    parser.add_argument(
+        "--master-bind",
+        default=None,
+        metavar="HOST:PORT",
+        help="--engine locust: where the Locust master listens, for workers on other machines "
+        "(default: 127.0.0.1, a free port); docs/locust.md has the worker command",
+    )
+    parser.add_argument(
+        "--expect-workers",
+        type=_whole("--expect-workers", "--expect-workers 4"),
+        default=None,
+        metavar="N",
+        help="--engine locust: workers the master waits for, local and remote (default: --workers)",
     )
     add_connection_arguments(parser)
     add_replicas_argument(parser)
@@ -267,8 +282,10 @@ def _check_loop_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_probe_options(args, _DEFAULT_ARGS)
-    if args.workers is not None and args.engine is not Engine.LOCUST:
-        raise UsageError("--workers is for --engine locust, e.g. --engine locust --workers 2")
+    for name in ("workers", "master_bind", "expect_workers"):
+        if getattr(args, name) is not None and args.engine is not Engine.LOCUST:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} is for --engine locust, e.g. --engine locust --workers 2")
     if args.engine is Engine.LOCUST and args.probe is not None:
         raise UsageError("--probe runs on the open-loop crowd: it takes no --engine locust")
     if args.probe is not None:
@@ -300,7 +317,10 @@ def run(args: argparse.Namespace) -> int:
         adapter=args.adapter,
         replicas=args.replicas,
         engine=args.engine,
-        workers=args.workers if args.workers is not None else SurgeOptions.workers,
+        workers=_local_workers(args),
+        master_bind=args.master_bind,
+        expect_workers=args.expect_workers,
+        notice=lambda line: print(line, file=sys.stderr, flush=True),
     )
     settings.validate()
     check_engine(settings, options)
@@ -344,6 +364,13 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:  # the verdict stands: a lost report is not a violated invariant
         print(f"coupon-chaos: {problem}", file=sys.stderr)
     return ExitCode.OK if outcome.report.valid else ExitCode.VIOLATION
+
+
+def _local_workers(args: argparse.Namespace) -> int:
+    """--workers, else 2 on this machine, or 0 when the master binds for remote workers."""
+    if args.workers is not None:
+        return int(args.workers)
+    return 0 if args.master_bind is not None else SurgeOptions.workers
 
 
 def _report_aborted(aborted: SurgeAborted, directory: Path) -> None:

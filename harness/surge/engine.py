@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from enum import StrEnum
 
-from harness.errors import InfrastructureError
+from harness.errors import InfrastructureError, UsageError
 
 LOCUST_EXTRA = "pip install 'coupon-chaos[locust]'"
 MAX_WORKERS = 64
@@ -31,3 +31,14 @@ def require_locust() -> None:
         raise InfrastructureError(
             f"--engine locust needs Locust, which is not installed: {LOCUST_EXTRA}"
         )
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """``--master-bind HOST:PORT`` -> (host, port); one UsageError line otherwise."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(
+            f"--master-bind {text!r}: expected HOST:PORT with a port from 1 to 65535, "
+            "e.g. --master-bind 0.0.0.0:5557"
+        )
+    return host.strip("[]"), int(port)

@@ -22,7 +22,7 @@ from harness.history import History
 from harness.scenario.steps import NetworkFaultStep
 from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
-from harness.surge.engine import MAX_WORKERS, Engine, require_locust
+from harness.surge.engine import MAX_WORKERS, Engine, parse_bind, require_locust
 from harness.surge.locust.driver import LocustDriver, LocustRun
 from harness.surge.metrics import SurgeMetrics, compute_metrics
 from harness.surge.openloop import CrowdTarget, OpenLoopAborted, run_open_loop
@@ -46,6 +46,12 @@ class SurgeOptions:
     """Who drives the closed loop's claims: this process (asyncio) or Locust workers."""
     workers: int = 2
     """Local Locust worker processes (``engine`` locust)."""
+    master_bind: str | None = None
+    """``HOST:PORT`` the Locust master listens on (None: loopback, a free port)."""
+    expect_workers: int | None = None
+    """Workers the master waits for, local and remote (None: ``workers``)."""
+    notice: Callable[[str], None] | None = None
+    """Told the worker command once the master listens (for workers on other machines)."""
 
 
 @dataclass
@@ -251,9 +257,23 @@ def check_engine(settings: SurgeSettings, options: SurgeOptions) -> None:
     installed (exit code 3 naming the extra); found before anything starts."""
     if options.engine is not Engine.LOCUST:
         return
-    if isinstance(options.workers, bool) or not 1 <= options.workers <= MAX_WORKERS:
+    low = 0 if options.master_bind is not None else 1
+    if isinstance(options.workers, bool) or not low <= options.workers <= MAX_WORKERS:
         raise UsageError(
-            f"--workers must be a whole number from 1 to {MAX_WORKERS}, got {options.workers}"
+            f"--workers must be a whole number from {low} to {MAX_WORKERS}, got {options.workers}"
+        )
+    if options.master_bind is not None:
+        parse_bind(options.master_bind)
+    expect = options.expect_workers
+    if expect is None and options.workers == 0:
+        raise UsageError(
+            "--master-bind with no local --workers needs --expect-workers N, e.g. "
+            "--master-bind 0.0.0.0:5557 --expect-workers 2"
+        )
+    if expect is not None and not max(1, options.workers) <= expect <= MAX_WORKERS:
+        raise UsageError(
+            f"--expect-workers must be from --workers ({options.workers}, at least 1) to "
+            f"{MAX_WORKERS}, got {expect}"
         )
     if settings.open_loop:
         raise UsageError(
@@ -283,9 +303,10 @@ def _locust(
     transport = ClaimTransport(deployment.adapter_factory, settings.client_timeout)
     control = deployment.adapter_factory()
     target = CrowdTarget(deployment.client_url, options.adapter)
+    bind = parse_bind(options.master_bind) if options.master_bind is not None else None
     driver = LocustDriver(
         settings, campaign, history, transport, control, nemesis, target, options.workers,
-        progress,
+        progress, bind=bind, expect=options.expect_workers, notice=options.notice,
     )  # fmt: skip
     try:
         try:

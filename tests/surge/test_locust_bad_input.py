@@ -21,6 +21,11 @@ from tests.clirun import ROOT, cli, cli_env
         (("--workers", 2), "--workers is for --engine locust"),
         (("--engine", "gevent"), "expected one of asyncio, locust"),
         (("--engine", "locust", "--arrivals", "constant:10"), "--arrivals is not supported"),
+        (("--master-bind", "127.0.0.1:5557"), "--master-bind is for --engine locust"),
+        (("--engine", "locust", "--master-bind", "nohost"), "expected HOST:PORT"),
+        (("--engine", "locust", "--master-bind", "127.0.0.1:0"), "expected HOST:PORT"),
+        (("--engine", "locust", "--master-bind", "127.0.0.1:5557"), "needs --expect-workers"),
+        (("--engine", "locust", "--expect-workers", 1), "--expect-workers must be from"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: tuple[object, ...], expected: str) -> None:

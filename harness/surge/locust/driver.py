@@ -109,10 +109,20 @@ class LocustDriver(SurgeDriver):
         target: CrowdTarget,
         workers: int,
         progress: Callable[[Progress], None] | None = None,
+        *,
+        bind: tuple[str, int] | None = None,
+        expect: int | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
+        """``workers`` local worker processes are started; the master binds ``bind`` (default:
+        loopback, a free port) and waits for ``expect`` workers in all (default: ``workers``),
+        telling ``notice`` the command for the others."""
         super().__init__(settings, campaign, history, transport, control, nemesis, progress)
         self.target = target
-        self.workers = workers
+        self.local_workers = workers
+        self.workers = expect if expect is not None else workers
+        self.bind = bind
+        self.notice = notice
         self.scratch = Path(tempfile.mkdtemp(prefix="cc-locust-"))
         self.locust: LocustRun | None = None
         self._children: list[subprocess.Popen[bytes]] = []
@@ -133,7 +143,7 @@ class LocustDriver(SurgeDriver):
         self.phase = "the surge (starting Locust)"
 
     async def _surge(self) -> tuple[float, DriverReport]:
-        port = free_port()
+        host, port = self.bind if self.bind is not None else (LOOPBACK, free_port())
         parts = self.scratch / "parts"
         parts.mkdir()
         config = self.scratch / "master.json"
@@ -141,7 +151,7 @@ class LocustDriver(SurgeDriver):
             json.dumps(
                 {
                     "job": self.job().to_json(),
-                    "bind_host": LOOPBACK,
+                    "bind_host": host,
                     "bind_port": port,
                     "parts": str(parts),
                     "duration": self.settings.duration,
@@ -161,7 +171,14 @@ class LocustDriver(SurgeDriver):
             master_log.close()
         try:
             await self._expect(MasterEvent.LISTENING)
-            for w in range(1, self.workers + 1):
+            remote = self.workers - self.local_workers
+            if remote and self.notice is not None:
+                shown = "MASTER_HOST" if host in ("0.0.0.0", "::", "") else host
+                self.notice(
+                    f"Locust master on {host}:{port}, waiting for {remote} more worker(s): "
+                    + " ".join(worker_argv(shown, port))
+                )
+            for w in range(1, self.local_workers + 1):
                 self._children.append(
                     spawn(worker_argv(LOOPBACK, port), self.scratch / f"worker-{w}.log", env=env)
                 )
