@@ -57,13 +57,15 @@ BATCH_MAX_OPS = 2000
 STOP_GRACE_S = 2.0
 """After STOP, claims in flight get ``client_timeout`` plus this to finish before the last batch."""
 STATE_ATTRIBUTE = "coupon_chaos_worker"
-USERS_PER_ADAPTER = 64
+USERS_PER_ADAPTER = 16
 """Users of one worker that share one protocol-v1 adapter (its httpx pool, its connections).
 Why share: building an HttpClaimAdapter costs ~30 ms of CPU (httpx's SSL context), so one per
 user made a worker with 40 users spend its first seconds building them and serialised the
 claims a race needs concurrent; httpx's client is safe to share, and its deadline is kept per
-thread, which gevent makes per greenlet. A user's own ``--adapter`` is built once per user
-(the adapter contract promises nothing about sharing)."""
+thread, which gevent makes per greenlet. 16, not more: httpx keeps 20 idle connections per
+client, and more users than that on one client reconnect for every claim (with 25 users on one,
+a worker sent 570 claims/s on bench_locust_engine.py's endpoint; with 16, 1,085). A user's own
+``--adapter`` is built once per user (the adapter contract promises nothing about sharing)."""
 
 
 class WorkerState:
