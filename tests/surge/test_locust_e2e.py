@@ -7,6 +7,7 @@ claims of both workers in the violation's evidence (a race the surge misses fail
 from __future__ import annotations
 
 import json
+import statistics
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ from tests.clirun import run_cli
 # no importorskip: importing locust gevent-patches the test process. Locust is in the test extra.
 
 
-def locust_surge(out: Path, *args: object) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def locust_surge(
+    out: Path, *args: object, duration: float = 6
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     result = run_cli(
-        "surge", "--engine", "locust", "--workers", 2, "--duration", 6,
+        "surge", "--engine", "locust", "--workers", 2, "--duration", duration,
         "--client-timeout", 5, "--seed", 3, "--report", out, *args, timeout=120,
     )  # fmt: skip
     report = json.loads((out / "report.json").read_text())
@@ -103,3 +106,27 @@ def test_two_workers_catch_the_stock_race(tmp_path: Path) -> None:
     ]
     assert evidence["count"] == len(granted) > 60
     assert {op.process.split("-")[0] for op in granted} == {"w1", "w2"}
+
+
+@pytest.mark.slow
+def test_a_fault_strikes_the_workers_claims_on_the_harness_clock(tmp_path: Path) -> None:
+    # latency from 0.3 s to 1.8 s of a 3 s surge; stock enough not to sell out before it
+    out = tmp_path / "out"
+    result, report, summary = locust_surge(
+        out, "--clients", 10, "--users", 5000, "--stock", 300, "--ramp", 0,
+        "--fault", "latency", duration=3,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary["faults"] == {"applied": ["latency"], "skipped": []}
+    history = History.read_jsonl(out / "history.jsonl")
+    nemesis = [op for op in history.ops if op.process == "nemesis" and op.is_completion]
+    applied = next(op.time for op in nemesis if op.f == "fault")
+    healed = next(op.time for op in nemesis if op.f == "heal")
+    claims = [op for op in history.ops if op.f == "claim" and op.is_completion]
+    assert claims and {op.process[:2] for op in claims} == {"w1", "w2"}
+    # the workers' claims, placed on the harness's clock, are slow exactly inside the window
+    inside = [op for op in claims if applied + 50_000_000 < op.invoke_time < healed - 300_000_000]
+    before = [op for op in claims if op.time < applied]
+    assert inside and before
+    assert min(op.time - op.invoke_time for op in inside) > 100_000_000  # 200 ms +- 50
+    assert statistics.median(op.time - op.invoke_time for op in before) < 100_000_000
