@@ -160,6 +160,7 @@ class LocustDriver(SurgeDriver):
             )
         )
         env = _child_env()
+        finished = False
         master_log = (self.scratch / "master.log").open("ab")
         try:
             self._master = await asyncio.create_subprocess_exec(
@@ -186,8 +187,10 @@ class LocustDriver(SurgeDriver):
             await self._expect(MasterEvent.STARTED)
             start = asyncio.get_running_loop().time()
             done = await self._with_faults(self._expect(MasterEvent.DONE), start)
+            finished = True
         finally:
-            await self._stop_children()
+            # interrupted or failed: at once (the teardown must not wait on Locust)
+            await self._stop_children(wait=finished)
         finals = [WorkerFinal.from_json(f) for f in done["finals"]]
         self.locust = LocustRun(
             self.workers,
@@ -241,24 +244,28 @@ class LocustDriver(SurgeDriver):
         self.progress.stopped = sum(int(p.get("finished", 0)) for p in workers.values())
         self.progress.running = self.settings.clients - self.progress.stopped
 
-    async def _stop_children(self) -> None:
+    async def _stop_children(self, wait: bool) -> None:
         """The master (after its DONE it quits Locust, which ends the workers) and every
-        worker: waited for briefly, then killed."""
+        worker: with ``wait``, given up to 5 s to exit, then killed; without, killed at once."""
         master = self._master
         if master is not None and master.returncode is None:
             try:
+                if not wait:
+                    raise TimeoutError
                 await asyncio.wait_for(master.wait(), 5.0)
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     master.kill()
-                await master.wait()
-        deadline = time.monotonic() + 5.0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(master.wait(), 1.0)
+        deadline = time.monotonic() + (5.0 if wait else 0.0)
         for child in self._children:
-            try:
-                child.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            while wait and child.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)  # never a blocking wait on the event loop
+            if child.poll() is None:
                 child.kill()
                 child.wait()
+
 
     def merged(self, meta: dict[str, Any]) -> History:
         """This process's ops (campaign, faults, drain, read) and every worker's part,
