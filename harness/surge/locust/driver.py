@@ -266,7 +266,6 @@ class LocustDriver(SurgeDriver):
                 child.kill()
                 child.wait()
 
-
     def merged(self, meta: dict[str, Any]) -> History:
         """This process's ops (campaign, faults, drain, read) and every worker's part,
         interleaved by time and renumbered into one history."""
