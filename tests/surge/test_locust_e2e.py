@@ -56,6 +56,8 @@ def test_two_workers_pass_every_invariant_on_the_merged_history(tmp_path: Path) 
     assert set(statuses) == {str(i) for i in ALL_INVARIANTS}
     assert set(statuses.values()) == {"pass"}, statuses
     assert summary["engine"] == "locust" and summary["locust"]["lost"] == []
+    # the driver's self-check counts the workers' own CPU (summed over the two)
+    assert summary["driver"]["procs"] == 2 and summary["driver"]["cpu_s"] > 0
     assert summary["metrics"]["granted"] == 50
     history = History.read_jsonl(out / "history.jsonl")
     per_worker = workers_of(history)

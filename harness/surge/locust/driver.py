@@ -208,7 +208,8 @@ class LocustDriver(SurgeDriver):
         attempted = sum(f.attempted for f in finals)
         report = DriverReport(
             clients=self.settings.clients, clients_never_sent=sum(f.never_sent for f in finals),
-            max_start_lag_s=0.0, max_loop_lag_s=0.0, cpu_s=0.0, surge_s=surge_s,
+            max_start_lag_s=0.0, max_loop_lag_s=0.0, cpu_s=sum(f.cpu_s for f in finals),
+            surge_s=surge_s,
             attempted=attempted, procs=self.workers,
         )  # fmt: skip
         return surge_s, report

@@ -89,6 +89,8 @@ class WorkerFinal:
     stops: dict[str, int] = field(default_factory=dict)
     never_sent: int = 0
     """Users that never sent a claim before the surge ended."""
+    cpu_s: float = 0.0
+    """The worker's CPU time from its job to its final word (for the driver's self-check)."""
     unfinished: int = 0
     """Users still inside a claim when the worker gave up waiting (their last invoke has no
     completion: the checkers read it as indeterminate)."""

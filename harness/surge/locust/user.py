@@ -92,6 +92,7 @@ class WorkerState:
         self.stops: Counter[str] = Counter()
         self.answers: Counter[str] = Counter()
         self.final_sent = False
+        self.cpu_at_job = 0.0
         self._adapters: dict[int, ClaimAdapter] = {}
 
     def adapter(self, n: int) -> tuple[ClaimAdapter, bool]:
@@ -110,6 +111,7 @@ class WorkerState:
     def on_job(self, environment: Environment, msg: Any, **_: Any) -> None:
         job = LocustJob.from_json(msg.data)
         self.job = job
+        self.cpu_at_job = time.process_time()
         self.recorder = PartRecorder(job.t0_ns)
         self.pool = UserPool(job.users, job.per_user_limit)
         self.ready.set()
@@ -172,6 +174,7 @@ class WorkerState:
             stops=dict(self.stops),
             unfinished=self.active,
             never_sent=self.never_sent,
+            cpu_s=time.process_time() - self.cpu_at_job,
         )
         self.final_sent = True
         self.runner.send_message(Message.FINAL, final.to_json())
