@@ -312,6 +312,8 @@ def _locust(
         try:
             surge = asyncio.run(_run(driver, transport))
         except InfrastructureError as exc:
+            if options.history_path is not None:
+                driver.keep_what_was_recorded(meta, options.history_path)
             error = deployment.faults.blame(exc, driver.phase)
             aborted = _aborted_report_json(
                 settings, deployment.name, options, time.monotonic() - started, error.message

@@ -31,7 +31,7 @@ from typing import Any
 
 import harness
 from harness.client import CampaignSpec, ClaimAdapter
-from harness.errors import InfrastructureError
+from harness.errors import HarnessError, InfrastructureError
 from harness.history import History, Op
 from harness.history.merge import merge_ops
 from harness.nemesis import Nemesis
@@ -274,6 +274,14 @@ class LocustDriver(SurgeDriver):
         for path in sorted((self.scratch / "parts").glob("part-w*.jsonl")):
             parts.append(History.read_jsonl(path).ops)
         return History.of(merge_ops(parts), meta=meta)
+
+    def keep_what_was_recorded(self, meta: dict[str, Any], path: Path) -> None:
+        """After an infrastructure error: the merged history so far to ``path`` (the asyncio
+        surge's streamed file holds as much). Best effort: a part that does not parse (a master
+        killed mid-line) leaves only the error reported."""
+        self.history.close()
+        with contextlib.suppress(HarnessError, OSError):
+            self.merged(meta).write_jsonl(path)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
