@@ -324,6 +324,8 @@ def _locust(
             history.close()
         if driver.locust is not None:
             meta["clock_margin_ns"] = driver.locust.clock_margin_ns
+            if driver.locust.lost_line():
+                meta["incomplete"] = driver.locust.lost_line()
         merged = driver.merged(meta)
     finally:
         driver.cleanup()

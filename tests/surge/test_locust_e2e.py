@@ -83,6 +83,10 @@ def test_two_workers_pass_every_invariant_on_the_merged_history(tmp_path: Path) 
     assert check_history(history, clock_margin_ns=margin).valid
     fs = [op.f for op in history.ops]
     assert fs[:2] == ["create", "create"] and fs[-2:] == ["read", "read"] and "drain" in fs
+    # coupon-chaos check takes the margin from the history itself
+    check = run_cli("check", out / "history.jsonl", timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"clock margin {margin / 1_000_000:g} ms" in check.stdout
 
 
 @pytest.mark.slow

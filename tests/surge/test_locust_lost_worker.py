@@ -15,7 +15,7 @@ import pytest
 
 from harness.checkers.incomplete import NEEDS_COMPLETE_HISTORY
 from harness.invariants import ALL_INVARIANTS
-from tests.clirun import start_cli
+from tests.clirun import run_cli, start_cli
 
 
 def workers_of(pid: int) -> list[psutil.Process]:
@@ -60,6 +60,11 @@ def test_a_killed_worker_is_named_and_raises_no_false_alarm(tmp_path: Path) -> N
     for invariant, status in statuses.items():
         expected = "unknown" if invariant in NEEDS_COMPLETE_HISTORY else "pass"
         assert status == expected, (invariant, statuses)
+    # re-checked offline, the history says itself that it is incomplete: the same verdicts
+    check = run_cli("check", out / "history.jsonl", "--json", timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    rechecked = {v["invariant"]: v["status"] for v in json.loads(check.stdout)["verdicts"]}
+    assert rechecked == statuses
     # the lost worker's claims up to its last batch are in the merged history
     processes = {json.loads(line).get("process", "") for line in (out / "history.jsonl").open()}
     assert any(p.startswith(f"{lost}-c") for p in processes)
