@@ -5,7 +5,10 @@ them fail), 1 when one is, 2 when the file cannot be read as a history or an opt
 
 ``--clock-margin MS`` is for a history merged from several machines: their clocks disagree by
 up to that much, so the rules that order claims by time must not take a gap smaller than it as
-proof of order (docs/checkers.md, "Order")."""
+proof of order (docs/checkers.md, "Order"). A history that says so itself (``surge --engine
+locust`` writes ``clock_margin_ns``, its workers' clock uncertainty, and ``incomplete`` when a
+worker was lost) is checked with at least that margin, and with the invariants a missing claim
+would falsely break made unknown (harness.checkers.incomplete), as the surge checked it."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import json
 from pathlib import Path
 
 from harness.checkers import Status, check_history
+from harness.checkers.incomplete import with_missing_claims
 from harness.commands.values import milliseconds
 from harness.errors import ExitCode, UsageError
 from harness.history import History, MalformedHistory
@@ -46,15 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     history = History.read_jsonl(args.history)
-    margin_ns = round(args.clock_margin * NS_PER_MS)
+    margin_ns = max(round(args.clock_margin * NS_PER_MS), _recorded_margin(history))
     try:
         report = check_history(history, clock_margin_ns=margin_ns)
     except MalformedHistory as exc:
         raise UsageError(f"{args.history}: not a history the checkers can judge ({exc})") from None
+    incomplete = history.meta.get("incomplete")
+    if isinstance(incomplete, str) and incomplete:
+        report = with_missing_claims(report, incomplete)
+    margin_ms = margin_ns / NS_PER_MS
     if args.json:
-        print(json.dumps({**report.to_json(), "clock_margin_ms": args.clock_margin}, indent=2))
+        print(json.dumps({**report.to_json(), "clock_margin_ms": margin_ms}, indent=2))
     else:
-        margin = f", clock margin {args.clock_margin:g} ms" if margin_ns else ""
+        margin = f", clock margin {margin_ms:g} ms" if margin_ns else ""
         print(f"{args.history}: {len(history)} operations{margin}")
         for verdict in report.verdicts:
             mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[str(verdict.status)]
@@ -64,3 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if args.strict and any(v.status is Status.UNKNOWN for v in report.verdicts):
         return ExitCode.VIOLATION
     return ExitCode.OK
+
+
+def _recorded_margin(history: History) -> int:
+    """The clock margin the history's meta records (0 if none, or not a sane one)."""
+    value = history.meta.get("clock_margin_ns")
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return value if 0 <= value <= MAX_CLOCK_MARGIN_MS * NS_PER_MS else 0

@@ -27,6 +27,7 @@ from harness.limits import MAX_CLIENT_TIMEOUT, MAX_SHRINK
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
 from harness.surge.arrivals import SYNTAX
 from harness.surge.driver import Progress
+from harness.surge.engine import LOCUST_EXTRA, MAX_WORKERS, Engine
 from harness.surge.metrics import format_table
 from harness.surge.openreport import format_open_loop
 from harness.surge.plan import FAULT_NAMES, RETRY_POLICIES, SurgeSettings
@@ -34,6 +35,7 @@ from harness.surge.run import (
     SurgeAborted,
     SurgeOptions,
     SurgeOutcome,
+    check_engine,
     check_faults_supported,
     execute_surge,
     surge_json,
@@ -167,9 +169,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.client_timeout,
         help="seconds a claim may take before it counts as a timeout (default: 2)",
     )
+    parser.add_argument(
+        "--engine",
+        type=_engine,
+        default=Engine.ASYNCIO,
+        metavar="ENGINE",
+        help="closed loop: who sends the claims: asyncio (this process) | locust (Locust "
+        f"workers, {LOCUST_EXTRA}) (default: asyncio)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_whole("--workers", "--workers 2"),
+        default=None,
+        metavar="N",
+        help=f"--engine locust: local Locust worker processes, 0 to {MAX_WORKERS} (default: 2, "
+        "0 with --master-bind)",
+    )
+    parser.add_argument(
+        "--master-bind",
+        default=None,
+        metavar="HOST:PORT",
+        help="--engine locust: where the Locust master listens, for workers on other machines "
+        "(default: 127.0.0.1, a free port); docs/locust.md has the worker command",
+    )
+    parser.add_argument(
+        "--expect-workers",
+        type=_whole("--expect-workers", "--expect-workers 4"),
+        default=None,
+        metavar="N",
+        help="--engine locust: workers the master waits for, local and remote (default: --workers)",
+    )
     add_connection_arguments(parser)
     add_replicas_argument(parser)
     add_probe_arguments(parser)
+
+
+def _engine(text: str) -> Engine:
+    try:
+        return Engine(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(e.value for e in Engine)}, e.g. --engine locust, "
+            f"got {text!r}"
+        ) from None
 
 
 _DEFAULT_ARGS: Mapping[str, object] = MappingProxyType(
@@ -240,6 +282,12 @@ def _check_loop_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_probe_options(args, _DEFAULT_ARGS)
+    for name in ("workers", "master_bind", "expect_workers"):
+        if getattr(args, name) is not None and args.engine is not Engine.LOCUST:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} is for --engine locust, e.g. --engine locust --workers 2")
+    if args.engine is Engine.LOCUST and args.probe is not None:
+        raise UsageError("--probe runs on the open-loop crowd: it takes no --engine locust")
     if args.probe is not None:
         return run_probe(args, _Progress(sys.stderr))
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
@@ -268,8 +316,14 @@ def run(args: argparse.Namespace) -> int:
         toxiproxy_url=args.toxiproxy,
         adapter=args.adapter,
         replicas=args.replicas,
+        engine=args.engine,
+        workers=_local_workers(args),
+        master_bind=args.master_bind,
+        expect_workers=args.expect_workers,
+        notice=lambda line: print(line, file=sys.stderr, flush=True),
     )
     settings.validate()
+    check_engine(settings, options)
     check_target(args.target)
     check_faults_supported(settings, options)
     check_output_paths(
@@ -310,6 +364,13 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:  # the verdict stands: a lost report is not a violated invariant
         print(f"coupon-chaos: {problem}", file=sys.stderr)
     return ExitCode.OK if outcome.report.valid else ExitCode.VIOLATION
+
+
+def _local_workers(args: argparse.Namespace) -> int:
+    """--workers, else 2 on this machine, or 0 when the master binds for remote workers."""
+    if args.workers is not None:
+        return int(args.workers)
+    return 0 if args.master_bind is not None else SurgeOptions.workers
 
 
 def _report_aborted(aborted: SurgeAborted, directory: Path) -> None:
@@ -375,6 +436,9 @@ def _print_outcome(outcome: SurgeOutcome) -> None:
         print(f"skipped   {', '.join(run.skipped_faults)}: the surge ended before their turn")
     for warning in outcome.driver_warnings:
         print(f"driver    {warning}")
+    lost = outcome.locust.lost_line() if outcome.locust is not None else None
+    if lost:
+        print(f"lost      {lost}")
     print(
         f"{outcome.target}: {outcome.verdict_line()} under surge in {outcome.elapsed:.1f}s "
         f"(seed {outcome.settings.seed})"

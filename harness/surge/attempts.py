@@ -5,6 +5,7 @@ exactly what harness.client.recorded.RecordedClient records and retry on the sam
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from harness.client import ClaimOutcome, ClaimRequest, OutcomeType, Reason
 from harness.client.recorded import OP_TYPE, completion
@@ -31,10 +32,13 @@ async def recorded_claim(
 ) -> tuple[ClaimOutcome, Op, Op]:
     """Invoke, send, complete: the outcome, the invoke and the completion op."""
     request = ClaimRequest(campaign_id, user, key)
-    # ClaimRequest.to_json() spelled out: dataclasses.asdict is a hot spot at surge rates
-    invoke = history.invoke(
-        process, f, {"campaign_id": campaign_id, "user_id": user, "idempotency_key": key}
-    )
+    invoke = history.invoke(process, f, claim_value(campaign_id, user, key))
     outcome = await claimer.claim(request)
     done = history.complete(invoke, OP_TYPE[outcome.type], *completion(outcome))
     return outcome, invoke, done
+
+
+def claim_value(campaign_id: str, user: str, key: str) -> dict[str, Any]:
+    """A claim invoke's value (ClaimRequest.to_json() spelled out: dataclasses.asdict is a hot
+    spot at surge rates)."""
+    return {"campaign_id": campaign_id, "user_id": user, "idempotency_key": key}

@@ -22,8 +22,9 @@ import asyncio
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.client import (
     CampaignSpec,
@@ -214,6 +215,26 @@ class SurgeDriver:
                 await faults
         surge_seconds = loop.time() - t0
         return surge_seconds, self.gauge.report(surge_seconds, self.progress.attempted)
+
+    async def _with_faults(self, work: Awaitable[Any], start: float) -> Any:
+        """Await ``work`` while the fault windows strike on time (the open loop's and the Locust
+        engine's surge, which are not this class's clients)."""
+        faults = asyncio.create_task(self._faults(self.schedule, start))
+        ticker = asyncio.create_task(self._tick(start)) if self.progress_cb else None
+        interrupted = False
+        try:
+            return await work
+        except BaseException:
+            interrupted = True
+            raise
+        finally:
+            self._done.set()
+            if ticker is not None:
+                ticker.cancel()
+            if interrupted:
+                faults.cancel()
+            else:
+                await faults
 
     async def _finish(self, surge_seconds: float, driver: DriverReport) -> SurgeRun:
         self.phase = f"the heal after the surge ({surge_seconds:.1f}s in)"

@@ -238,25 +238,6 @@ class OpenLoopDriver(SurgeDriver):
         driver = DriverReport.combine([p.driver for p in parts])
         return surge_seconds, driver
 
-    async def _with_faults(self, work: Any, start: float) -> Any:
-        """Await ``work`` while the fault windows strike on time (as the closed loop does)."""
-        faults = asyncio.create_task(self._faults(self.schedule, start))
-        ticker = asyncio.create_task(self._tick(start)) if self.progress_cb else None
-        interrupted = False
-        try:
-            return await work
-        except BaseException:
-            interrupted = True
-            raise
-        finally:
-            self._done.set()
-            if ticker is not None:
-                ticker.cancel()
-            if interrupted:
-                faults.cancel()
-            else:
-                await faults
-
     def merged(self, meta: dict[str, Any]) -> History:
         """This process's history (campaign, faults, drain, read) and every driver process's
         part, interleaved by time and renumbered."""

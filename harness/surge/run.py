@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers import CheckReport, check_history
+from harness.checkers.incomplete import with_missing_claims
 from harness.client import CampaignSpec
 from harness.engine.deployment import DeployConfig, Deployment, deploy, is_url
 from harness.errors import InfrastructureError, UsageError
@@ -21,6 +22,8 @@ from harness.history import History
 from harness.scenario.steps import NetworkFaultStep
 from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
+from harness.surge.engine import MAX_WORKERS, Engine, parse_bind, require_locust
+from harness.surge.locust.driver import LocustDriver, LocustRun
 from harness.surge.metrics import SurgeMetrics, compute_metrics
 from harness.surge.openloop import CrowdTarget, OpenLoopAborted, run_open_loop
 from harness.surge.openplan import OpenLoopPlan
@@ -39,6 +42,16 @@ class SurgeOptions:
     history_path: Path | None = None
     """Where the history streams to, op by op (None: kept in memory only)."""
     replicas: int = 1
+    engine: Engine = Engine.ASYNCIO
+    """Who drives the closed loop's claims: this process (asyncio) or Locust workers."""
+    workers: int = 2
+    """Local Locust worker processes (``engine`` locust)."""
+    master_bind: str | None = None
+    """``HOST:PORT`` the Locust master listens on (None: loopback, a free port)."""
+    expect_workers: int | None = None
+    """Workers the master waits for, local and remote (None: ``workers``)."""
+    notice: Callable[[str], None] | None = None
+    """Told the worker command once the master listens (for workers on other machines)."""
 
 
 @dataclass
@@ -59,6 +72,8 @@ class SurgeOutcome:
     timeline: Timeline | None = None
     """An open-loop surge's per-second timeline and latencies (None for the closed loop)."""
     plan: OpenLoopPlan | None = None
+    locust: LocustRun | None = None
+    """A Locust-engine surge's workers and what each sent (None for the asyncio engine)."""
 
     @property
     def verdict(self) -> str:
@@ -72,6 +87,8 @@ class SurgeOutcome:
     def verdict_line(self) -> str:
         """PASS or FAIL, qualified when the driver did not deliver the load asked for."""
         word = self.verdict.upper()
+        if self.locust is not None and self.locust.lost:
+            word += f" (Locust worker(s) {', '.join(self.locust.lost)} lost: some unknown)"
         if self.driver_warnings:
             word += " (under less load than asked: the load driver fell behind)"
         return word
@@ -171,6 +188,7 @@ def execute_surge(
     bad input and a missing target end in one error line, with no banner before it)."""
     settings.validate()
     check_faults_supported(settings, options)
+    check_engine(settings, options)
     started = time.monotonic()
     config = DeployConfig(
         target=options.target,
@@ -191,6 +209,8 @@ def execute_surge(
             announce(deployment.name)
         if settings.open_loop:
             return _open_loop(settings, options, deployment, campaign, started, progress)
+        if options.engine is Engine.LOCUST:
+            return _locust(settings, options, deployment, campaign, started, progress)
         history = History(
             options.history_path,
             meta={"campaign": campaign.to_json(), "surge": settings.to_json()},
@@ -230,6 +250,111 @@ def execute_surge(
         logs=logs,
         artifacts=artifacts,
     )
+
+
+def check_engine(settings: SurgeSettings, options: SurgeOptions) -> None:
+    """The Locust engine drives the closed loop with 1 to MAX_WORKERS workers, and needs Locust
+    installed (exit code 3 naming the extra); found before anything starts."""
+    if options.engine is not Engine.LOCUST:
+        return
+    low = 0 if options.master_bind is not None else 1
+    if isinstance(options.workers, bool) or not low <= options.workers <= MAX_WORKERS:
+        raise UsageError(
+            f"--workers must be a whole number from {low} to {MAX_WORKERS}, got {options.workers}"
+        )
+    if options.master_bind is not None:
+        parse_bind(options.master_bind)
+    expect = options.expect_workers
+    if expect is None and options.workers == 0:
+        raise UsageError(
+            "--master-bind with no local --workers needs --expect-workers N, e.g. "
+            "--master-bind 0.0.0.0:5557 --expect-workers 2"
+        )
+    if expect is not None and not max(1, options.workers) <= expect <= MAX_WORKERS:
+        raise UsageError(
+            f"--expect-workers must be from --workers ({options.workers}, at least 1) to "
+            f"{MAX_WORKERS}, got {expect}"
+        )
+    if settings.open_loop:
+        raise UsageError(
+            "--engine locust drives the closed loop (--clients); --arrivals is not supported "
+            "on it yet (docs/locust.md)"
+        )
+    require_locust()
+
+
+def _locust(
+    settings: SurgeSettings,
+    options: SurgeOptions,
+    deployment: Deployment,
+    campaign: CampaignSpec,
+    started: float,
+    progress: Callable[[Progress], None] | None,
+) -> SurgeOutcome:
+    """The closed loop on Locust workers (harness.surge.locust.driver): the history is merged
+    from the workers' parts once the final read is in, then written whole."""
+    meta: dict[str, Any] = {
+        "campaign": campaign.to_json(),
+        "surge": settings.to_json(),
+        "engine": "locust",
+    }
+    history = History(None, meta=meta)
+    nemesis = deployment.nemesis(history)
+    transport = ClaimTransport(deployment.adapter_factory, settings.client_timeout)
+    control = deployment.adapter_factory()
+    target = CrowdTarget(deployment.client_url, options.adapter)
+    bind = parse_bind(options.master_bind) if options.master_bind is not None else None
+    driver = LocustDriver(
+        settings, campaign, history, transport, control, nemesis, target, options.workers,
+        progress, bind=bind, expect=options.expect_workers, notice=options.notice,
+    )  # fmt: skip
+    try:
+        try:
+            surge = asyncio.run(_run(driver, transport))
+        except InfrastructureError as exc:
+            if options.history_path is not None:
+                driver.keep_what_was_recorded(meta, options.history_path)
+            error = deployment.faults.blame(exc, driver.phase)
+            aborted = _aborted_report_json(
+                settings, deployment.name, options, time.monotonic() - started, error.message
+            )
+            raise SurgeAborted(error, aborted, deployment.logs_if_any()) from None
+        finally:
+            control.close()
+            history.close()
+        if driver.locust is not None:
+            meta["clock_margin_ns"] = driver.locust.clock_margin_ns
+            if driver.locust.lost_line():
+                meta["incomplete"] = driver.locust.lost_line()
+        merged = driver.merged(meta)
+    finally:
+        driver.cleanup()
+    if options.history_path is not None:
+        merged.write_jsonl(options.history_path)
+    return SurgeOutcome(
+        settings=settings,
+        target=deployment.name,
+        runtime=options.runtime,
+        run=surge,
+        report=_locust_report(merged, driver.locust),
+        metrics=compute_metrics(merged.ops),
+        history=merged,
+        history_path=options.history_path,
+        elapsed=time.monotonic() - started,
+        fast_path=False,
+        logs=deployment.logs(80),
+        artifacts=deployment.artifacts(),
+        locust=driver.locust,
+    )
+
+
+def _locust_report(history: History, run: LocustRun | None) -> CheckReport:
+    """Every invariant on the merged history; with a worker lost, those a missing claim would
+    falsely break are unknown (harness.checkers.incomplete)."""
+    margin = run.clock_margin_ns if run is not None else 0
+    report = check_history(history, clock_margin_ns=margin)
+    lost = run.lost_line() if run is not None else None
+    return with_missing_claims(report, lost) if lost else report
 
 
 def _open_loop(
@@ -280,6 +405,7 @@ def _open_loop(
 
 
 async def _run(driver: SurgeDriver, transport: ClaimTransport) -> SurgeRun:
+    """``driver.run()``, closing the transport whatever happens."""
     try:
         return await driver.run()
     finally:
@@ -344,6 +470,8 @@ def surge_json(outcome: SurgeOutcome) -> dict[str, Any]:
         "faults": {"applied": outcome.run.applied_faults, "skipped": outcome.run.skipped_faults},
         "driver": outcome.run.driver.to_json() if outcome.run.driver is not None else None,
         "transport": "http1" if outcome.fast_path else "adapter",
+        "engine": "locust" if outcome.locust is not None else "asyncio",
+        "locust": _locust_json(outcome.locust) if outcome.locust is not None else None,
         "elapsed_s": round(outcome.elapsed, 3),
         "history": str(outcome.history_path) if outcome.history_path else None,
         "check": outcome.report.to_json(),
@@ -353,4 +481,15 @@ def surge_json(outcome: SurgeOutcome) -> dict[str, Any]:
             if outcome.timeline is not None and outcome.plan is not None
             else None
         ),
+    }
+
+
+def _locust_json(run: LocustRun) -> dict[str, Any]:
+    return {
+        "workers": run.workers,
+        "lost": run.lost,
+        "ops_received": run.received,
+        "clocks": run.clocks,
+        "clock_margin_ns": run.clock_margin_ns,
+        "finals": [f.to_json() for f in run.finals],
     }
