@@ -178,7 +178,7 @@ def test_surge_results_are_readable_by_others(tmp_path: Path) -> None:
     report = tmp_path / "report"
     result = subprocess.run(
         [sys.executable, "-m", "harness", "surge", "--target", "bug-stock-race",
-         "--clients", "20", "--users", "100", "--stock", "20", "--duration", "2", "--ramp", "0",
+         "--clients", "100", "--users", "500", "--stock", "40", "--duration", "2", "--ramp", "0",
          "--seed", "1", "--report", str(report)],
         cwd=REPO, capture_output=True, text=True, timeout=120, preexec_fn=_umask_022,
     )  # fmt: skip
@@ -195,7 +195,7 @@ def test_a_failing_surge_history_survives_an_unwritable_folder(tmp_path: Path) -
     become impossible, the history goes to the temp folder and one line says where."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "surge", "--target", "bug-stock-race",
-         "--clients", "20", "--users", "100", "--stock", "20", "--duration", "2", "--ramp", "0",
+         "--clients", "100", "--users", "500", "--stock", "40", "--duration", "2", "--ramp", "0",
          "--seed", "1"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
