@@ -5,6 +5,7 @@ batches the master had written), as an asyncio surge's streamed history would be
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -37,7 +38,16 @@ def test_a_killed_master_ends_the_surge_with_exit_3_and_keeps_the_history(
                 break
             time.sleep(0.05)
         assert master is not None and workers is not None and len(workers) == 2
-        time.sleep(2.0)  # claiming
+        # claiming: wait until the master has written ops of both workers (its part files are
+        # buffered; on a busy machine the first batches take seconds to arrive)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            parts = [f.path for f in master.open_files() if "part-w" in f.path]
+            if len(parts) == 2 and all(os.path.getsize(path) > 0 for path in parts):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the master never wrote both workers' ops")
         master.send_signal(signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=30)
     finally:

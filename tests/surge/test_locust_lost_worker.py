@@ -5,7 +5,9 @@ reference service."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -29,6 +31,22 @@ def workers_of(pid: int) -> list[psutil.Process]:
     return out
 
 
+def wait_until_both_workers_shipped_ops(pid: int) -> None:
+    """Until the master has written ops of both workers to its (buffered) part files: the
+    workers connected, got their job, are claiming and have shipped a batch. Seconds on a busy
+    machine, which a fixed sleep does not cover."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for child in psutil.Process(pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "locust.master" in " ".join(child.cmdline()):
+                    parts = [f.path for f in child.open_files() if "part-w" in f.path]
+                    if len(parts) == 2 and all(os.path.getsize(path) > 0 for path in parts):
+                        return
+        time.sleep(0.1)
+    raise AssertionError("the master never wrote both workers' ops")
+
+
 @pytest.mark.slow
 def test_a_killed_worker_is_named_and_raises_no_false_alarm(tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -41,7 +59,7 @@ def test_a_killed_worker_is_named_and_raises_no_false_alarm(tmp_path: Path) -> N
         while len(workers_of(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(workers_of(proc.pid)) == 2
-        time.sleep(2.5)  # the workers connected, got their job and are claiming
+        wait_until_both_workers_shipped_ops(proc.pid)
         victim = workers_of(proc.pid)[0]
         victim.send_signal(signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=60)
