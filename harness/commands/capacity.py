@@ -14,7 +14,6 @@ import secrets
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from harness.capacity.report import write_capacity_junit, write_capacity_reports
@@ -22,6 +21,7 @@ from harness.capacity.run import CapacityOptions, CapacityOutcome, execute_capac
 from harness.capacity.search import SearchEnd, SearchLimits, StepResult
 from harness.capacity.slo import DEFAULT_SLO, SYNTAX, Slo, parse_slo
 from harness.capacity.step import StepLoad
+from harness.commands import values
 from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
 from harness.errors import ExitCode, UsageError
 from harness.interrupts import raise_if_swallowed
@@ -33,30 +33,6 @@ LIMITS = SearchLimits()
 LOAD = StepLoad()
 UNSAVED = Path("chaos-results/capacity")
 """Where a step's history is kept, when it broke an invariant and no --report was given."""
-
-
-def _number(flag: str, example: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a number, e.g. {flag} {example}, got {text!r}"
-            ) from None
-
-    return parse
-
-
-def _whole(flag: str, example: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number, e.g. {flag} {example}, got {text!r}"
-            ) from None
-
-    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--start-rate",
-        type=_number("--start-rate", "50"),
+        type=values.number("--start-rate 50"),
         default=LIMITS.start_per_s,
         metavar="RATE",
         help="first step, claims/s; doubled until the SLO breaks (default: "
@@ -83,28 +59,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-rate",
-        type=_number("--max-rate", "5000"),
+        type=values.number("--max-rate 5000"),
         default=LIMITS.max_per_s,
         metavar="RATE",
         help=f"highest rate tried (default: {LIMITS.max_per_s:g})",
     )
     parser.add_argument(
         "--step",
-        type=_number("--step", "2"),
+        type=values.number("--step 2"),
         default=LOAD.step_s,
         metavar="SECONDS",
         help=f"seconds of load per step (default: {LOAD.step_s:g})",
     )
     parser.add_argument(
         "--max-steps",
-        type=_whole("--max-steps", "12"),
+        type=values.whole("--max-steps 12"),
         default=LIMITS.max_steps,
         metavar="N",
         help=f"most steps to try (default: {LIMITS.max_steps})",
     )
     parser.add_argument(
         "--precision",
-        type=_number("--precision", "0.1"),
+        type=values.number("--precision 0.1"),
         default=LIMITS.precision,
         metavar="SHARE",
         help="stop bisecting when the bracket is narrower than this share of the rate that held "
@@ -112,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--patience",
-        type=_number("--patience", "2"),
+        type=values.number("--patience 2"),
         default=LOAD.patience,
         metavar="SECONDS",
         help=f"a user gives up on a claim after this; counts as an error (default: "
@@ -120,14 +96,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--procs",
-        type=_whole("--procs", "2"),
+        type=values.whole("--procs 2"),
         default=None,
         metavar="N",
         help="driver processes splitting each step's arrivals (default: the cores available)",
     )
     parser.add_argument(
         "--admission-limit",
-        type=_whole("--admission-limit", "32"),
+        type=values.whole("--admission-limit 32"),
         default=None,
         metavar="N",
         help="bundled targets: answer 429 overloaded above N claims in flight",

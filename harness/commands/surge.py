@@ -12,12 +12,13 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from harness.atomic import write_atomic
+from harness.commands import values
 from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
 from harness.commands.surge_probe import add_probe_arguments, check_probe_options, run_probe
 from harness.commands.values import seconds
@@ -73,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--patience",
-        type=_number("--patience", "--patience 1.5"),
+        type=values.number("--patience 1.5"),
         default=None,
         metavar="SECONDS",
         help="open loop: a user gives up on a request after this (default: --client-timeout)",
@@ -87,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-attempts",
-        type=_whole("--max-attempts", "--max-attempts 3"),
+        type=values.whole("--max-attempts 3"),
         default=DEFAULTS.max_attempts,
         metavar="N",
         help="open loop: requests per user for one claim under same-key or refresh, the first "
@@ -95,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--procs",
-        type=_whole("--procs", "--procs 2"),
+        type=values.whole("--procs 2"),
         default=None,
         metavar="N",
         help="open loop: driver processes splitting the arrivals (default: the cores available)",
@@ -179,7 +180,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=_whole("--workers", "--workers 2"),
+        type=values.whole("--workers 2"),
         default=None,
         metavar="N",
         help=f"--engine locust: local Locust worker processes, 0 to {MAX_WORKERS} (default: 2, "
@@ -194,7 +195,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--expect-workers",
-        type=_whole("--expect-workers", "--expect-workers 4"),
+        type=values.whole("--expect-workers 4"),
         default=None,
         metavar="N",
         help="--engine locust: workers the master waits for, local and remote (default: --workers)",
@@ -223,33 +224,6 @@ _DEFAULT_ARGS: Mapping[str, object] = MappingProxyType(
 
 OPEN_LOOP_ONLY = ("patience", "impatience", "max_attempts", "procs")
 CLOSED_LOOP_ONLY = ("clients", "ramp", "retry_policy")
-
-
-def _number(option: str, example: str) -> Callable[[str], float]:
-    """A number for ``option`` (its range is checked with the plan), or one line with an
-    example."""
-
-    def parse(text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a number of seconds, e.g. {example}, got {text!r}"
-            ) from None
-
-    return parse
-
-
-def _whole(option: str, example: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number, e.g. {example}, got {text!r}"
-            ) from None
-
-    return parse
 
 
 def _check_loop_options(args: argparse.Namespace) -> None:

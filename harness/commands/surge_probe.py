@@ -20,6 +20,7 @@ from pathlib import Path
 
 from harness.atomic import write_atomic
 from harness.capacity.search import CapacityResult
+from harness.commands import values
 from harness.commands.common import check_target
 from harness.errors import ExitCode, UsageError
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
@@ -63,18 +64,6 @@ NOT_WITH_PROBE = {
 }
 
 
-def _number(flag: str, example: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a number, e.g. {flag} {example}, got {text!r}"
-            ) from None
-
-    return parse
-
-
 def _literal(text: str) -> str:
     """A help text shown as written (argparse expands ``%`` in help)."""
     return text.replace("%", "%%")
@@ -113,7 +102,7 @@ def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--steady",
-        type=_number("--steady", "3"),
+        type=values.number("--steady 3"),
         default=None,
         metavar="SECONDS",
         help=f"probe: seconds of steady load before the trigger (default: "
@@ -127,14 +116,14 @@ def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--trigger-for",
-        type=_number("--trigger-for", "2"),
+        type=values.number("--trigger-for 2"),
         default=None,
         metavar="SECONDS",
         help=f"probe: how long the trigger lasts (default: {PHASE_DEFAULTS.trigger_s:g})",
     )
     group.add_argument(
         "--observe",
-        type=_number("--observe", "5"),
+        type=values.number("--observe 5"),
         default=None,
         metavar="SECONDS",
         help=f"probe: seconds observed after the trigger is removed (default: "
@@ -142,7 +131,7 @@ def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--calibrate-from",
-        type=_number("--calibrate-from", "50"),
+        type=values.number("--calibrate-from 50"),
         default=None,
         metavar="RATE",
         help="probe with a PERCENT%% base rate: the first rate of the capacity measurement, "

@@ -68,3 +68,32 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def number(example: str) -> Callable[[str], float]:
+    """A number whose range the command checks later with the rest of its plan (one line with
+    that range then); here only "not a number", with ``example`` ("--steady 3") in the line."""
+
+    def parse(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number, e.g. {example}, got {text!r}"
+            ) from None
+
+    return parse
+
+
+def whole(example: str) -> Callable[[str], int]:
+    """A whole number whose range the command checks later (as :func:`number`)."""
+
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number, e.g. {example}, got {text!r}"
+            ) from None
+
+    return parse
