@@ -13,6 +13,7 @@ from typing import Any
 from harness.atomic import write_atomic
 from harness.junit import cases_of, junit_suite, write_junit_suite
 from harness.probe.run import ProbeOutcome, ProbeSettings
+from harness.surge.run import verdict_fields
 
 
 def probe_report_json(outcome: ProbeOutcome) -> dict[str, Any]:
@@ -26,24 +27,7 @@ def probe_report_json(outcome: ProbeOutcome) -> dict[str, Any]:
         "seed": outcome.settings.seed,
         "budget_s": outcome.settings.phases.duration_s,
         "elapsed_s": round(outcome.elapsed, 3),
-        "violations": [
-            {
-                "invariant": str(v.invariant),
-                "detail": v.detail,
-                "evidence": v.evidence,
-                "scenario": None,
-            }
-            for v in report.violations
-        ],
-        "invariants": [
-            {
-                "invariant": str(v.invariant),
-                "status": str(v.status),
-                "detail": v.detail,
-                "examples": {str(v.status): 1},
-            }
-            for v in report.verdicts
-        ],
+        **verdict_fields(report),
         "scenario": None,
         "history": str(outcome.history_path) if outcome.history_path else None,
         "reproduced": None,

@@ -412,19 +412,10 @@ async def _run(driver: SurgeDriver, transport: ClaimTransport) -> SurgeRun:
         transport.close()
 
 
-def surge_report_json(outcome: SurgeOutcome) -> dict[str, Any]:
-    """``report.json`` in the shape ``coupon-chaos run`` writes (harness.engine.report), so tools
-    that read one read the other; ``mode`` tells them apart."""
-    report = outcome.report
+def verdict_fields(report: CheckReport) -> dict[str, Any]:
+    """report.json's ``violations`` and ``invariants`` for one checked history (a surge, a
+    probe): the same fields ``run`` writes, each invariant decided on one "example"."""
     return {
-        "mode": "surge",
-        "verdict": outcome.verdict,
-        "target": outcome.target,
-        "runtime": outcome.runtime,
-        "profile": "surge",
-        "seed": outcome.settings.seed,
-        "budget_s": outcome.settings.duration,
-        "elapsed_s": round(outcome.elapsed, 3),
         "violations": [
             {
                 "invariant": str(v.invariant),
@@ -443,6 +434,23 @@ def surge_report_json(outcome: SurgeOutcome) -> dict[str, Any]:
             }
             for v in report.verdicts
         ],
+    }
+
+
+def surge_report_json(outcome: SurgeOutcome) -> dict[str, Any]:
+    """``report.json`` in the shape ``coupon-chaos run`` writes (harness.engine.report), so tools
+    that read one read the other; ``mode`` tells them apart."""
+    report = outcome.report
+    return {
+        "mode": "surge",
+        "verdict": outcome.verdict,
+        "target": outcome.target,
+        "runtime": outcome.runtime,
+        "profile": "surge",
+        "seed": outcome.settings.seed,
+        "budget_s": outcome.settings.duration,
+        "elapsed_s": round(outcome.elapsed, 3),
+        **verdict_fields(report),
         "scenario": None,
         "history": str(outcome.history_path) if outcome.history_path else None,
         "reproduced": None,
