@@ -22,7 +22,12 @@ from harness.capacity.search import SearchEnd, SearchLimits, StepResult
 from harness.capacity.slo import DEFAULT_SLO, SYNTAX, Slo, parse_slo
 from harness.capacity.step import StepLoad
 from harness.commands import values
-from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
+from harness.commands.common import (
+    add_connection_arguments,
+    add_replicas_argument,
+    check_target,
+    verdict_line,
+)
 from harness.errors import ExitCode, UsageError
 from harness.interrupts import raise_if_swallowed
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
@@ -296,11 +301,7 @@ def _print_outcome(outcome: CapacityOutcome) -> None:
         f"{len(result.steps)} steps ({result.end})"
     )
     for verdict in outcome.report.verdicts:
-        mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[str(verdict.status)]
-        line = f"  {mark} {verdict.invariant}"
-        if verdict.failed or str(verdict.status) == "unknown":
-            line += f": {verdict.detail}"
-        print(line)
+        print(verdict_line(verdict))
     for i, step in enumerate(result.steps):
         path = outcome.histories[i]
         if step.broken and path is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harness.checkers import Status, check_history
 from harness.checkers.incomplete import with_missing_claims
+from harness.commands.common import STATUS_MARK
 from harness.commands.values import milliseconds
 from harness.errors import ExitCode, UsageError
 from harness.history import History, MalformedHistory
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         margin = f", clock margin {margin_ms:g} ms" if margin_ns else ""
         print(f"{args.history}: {len(history)} operations{margin}")
         for verdict in report.verdicts:
-            mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[str(verdict.status)]
+            mark = STATUS_MARK[str(verdict.status)]
             print(f"  {mark} {verdict.invariant}: {verdict.detail}")
     if not report.valid:
         return ExitCode.VIOLATION

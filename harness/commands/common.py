@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from urllib.parse import urlsplit
 
+from harness.checkers import Verdict
 from harness.errors import UsageError
 from harness.faults.session import resolve_fault_proxy_url
 
@@ -55,3 +56,16 @@ def check_target(target: str) -> None:
         port = 0
     if port == 0:
         raise UsageError(f"target URL {target!r}: the port must be a number from 1 to 65535")
+
+
+STATUS_MARK = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}
+"""How a verdict's status is marked in every command's summary lines."""
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """One summary line for an invariant decided on one history (the surge, the probe, a
+    capacity step): its mark and name, and why where it failed or could not be decided."""
+    line = f"  {STATUS_MARK[str(verdict.status)]} {verdict.invariant}"
+    if verdict.failed or str(verdict.status) == "unknown":
+        line += f": {verdict.detail}"
+    return line

@@ -9,7 +9,12 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
+from harness.commands.common import (
+    STATUS_MARK,
+    add_connection_arguments,
+    add_replicas_argument,
+    check_target,
+)
 from harness.commands.values import seconds, whole_number
 from harness.engine.report import write_junit, write_report
 from harness.engine.run import RunAborted, RunOptions, RunOutcome, execute_run
@@ -221,7 +226,7 @@ def _print_outcome(outcome: RunOutcome) -> None:
         f"examples in {outcome.elapsed:.1f}s (seed {outcome.seed})"
     )
     for summary in outcome.invariants:
-        mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[summary.status]
+        mark = STATUS_MARK[summary.status]
         line = f"  {mark} {summary.name}"
         if summary.status == "fail" and summary.detail:
             line += f": {summary.detail}"

@@ -19,7 +19,12 @@ from typing import Any
 
 from harness.atomic import write_atomic
 from harness.commands import values
-from harness.commands.common import add_connection_arguments, add_replicas_argument, check_target
+from harness.commands.common import (
+    add_connection_arguments,
+    add_replicas_argument,
+    check_target,
+    verdict_line,
+)
 from harness.commands.surge_probe import add_probe_arguments, check_probe_options, run_probe
 from harness.commands.values import seconds
 from harness.errors import ExitCode, UsageError
@@ -418,11 +423,7 @@ def _print_outcome(outcome: SurgeOutcome) -> None:
         f"(seed {outcome.settings.seed})"
     )
     for verdict in outcome.report.verdicts:
-        mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[str(verdict.status)]
-        line = f"  {mark} {verdict.invariant}"
-        if verdict.failed or str(verdict.status) == "unknown":
-            line += f": {verdict.detail}"
-        print(line)
+        print(verdict_line(verdict))
     if not outcome.report.valid and outcome.history_path is not None:
         print(f"history: {outcome.history_path}")
         print(f"  check it again: coupon-chaos check {outcome.history_path}")

@@ -21,7 +21,7 @@ from pathlib import Path
 from harness.atomic import write_atomic
 from harness.capacity.search import CapacityResult
 from harness.commands import values
-from harness.commands.common import check_target
+from harness.commands.common import check_target, verdict_line
 from harness.errors import ExitCode, UsageError
 from harness.outputs import check_output_paths, describe_os_error, write_with_fallback
 from harness.probe.phases import (
@@ -336,11 +336,7 @@ def _print_outcome(outcome: ProbeOutcome) -> None:
         f"{outcome.elapsed:.1f}s (seed {outcome.settings.seed})"
     )
     for verdict in outcome.report.verdicts:
-        mark = {"pass": "ok  ", "fail": "FAIL", "unknown": "?   "}[str(verdict.status)]
-        line = f"  {mark} {verdict.invariant}"
-        if verdict.failed or str(verdict.status) == "unknown":
-            line += f": {verdict.detail}"
-        print(line)
+        print(verdict_line(verdict))
     if not outcome.report.valid and outcome.history_path is not None:
         print(f"history: {outcome.history_path}")
         print(f"  check it again: coupon-chaos check {outcome.history_path}")
