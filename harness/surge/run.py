@@ -319,6 +319,13 @@ def _locust(
                 settings, deployment.name, options, time.monotonic() - started, error.message
             )
             raise SurgeAborted(error, aborted, deployment.logs_if_any()) from None
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM (exit 130/143): as the asyncio surge's streamed file does, the
+            # history keeps every op recorded so far (this process's and the batches the
+            # master had written) before the interrupt goes on to the CLI
+            if options.history_path is not None:
+                driver.keep_what_was_recorded(meta, options.history_path)
+            raise
         finally:
             control.close()
             history.close()

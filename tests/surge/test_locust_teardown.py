@@ -1,15 +1,17 @@
 """The Locust engine's processes die with the harness: after Ctrl-C (exit 130, the master and
-every worker stopped before it exits) and after the harness is killed with -9 (the parent-death
-signal takes them)."""
+every worker stopped before it exits, and the history recorded so far kept in --report) and
+after the harness is killed with -9 (the parent-death signal takes them)."""
 
 from __future__ import annotations
 
 import signal
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
+from harness.history import History
 from tests.clirun import start_cli
 
 
@@ -42,10 +44,10 @@ def gone(processes: list[psutil.Process], within: float) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["ctrl-c", "kill -9"])
-def test_master_and_workers_die_with_the_harness(how: str) -> None:
+def test_master_and_workers_die_with_the_harness(how: str, tmp_path: Path) -> None:
     proc = start_cli(
         "surge", "--engine", "locust", "--workers", 2, "--clients", 10, "--users", 5000,
-        "--stock", 100000, "--duration", 30,
+        "--stock", 100000, "--duration", 30, "--report", tmp_path,
     )  # fmt: skip
     try:
         children = surging(proc.pid)
@@ -53,6 +55,11 @@ def test_master_and_workers_die_with_the_harness(how: str) -> None:
             proc.send_signal(signal.SIGINT)
             _, stderr = proc.communicate(timeout=10)
             assert proc.returncode == 130, stderr
+            # what both workers had sent before the interrupt is in the history
+            history = History.read_jsonl(tmp_path / "history.jsonl")
+            claims = [op for op in history.ops if op.f == "claim" and op.is_completion]
+            assert {op.process.split("-")[0] for op in claims} == {"w1", "w2"}, stderr
+            assert history.meta["engine"] == "locust"
         else:
             proc.kill()
             proc.wait(timeout=5)

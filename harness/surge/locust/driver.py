@@ -34,6 +34,7 @@ from harness.client import CampaignSpec, ClaimAdapter
 from harness.errors import HarnessError, InfrastructureError
 from harness.history import History, Op
 from harness.history.merge import merge_ops
+from harness.history.recorder import read_lines, read_well_formed
 from harness.nemesis import Nemesis
 from harness.runtime.process import die_with_parent, spawn
 from harness.surge.claimers import ClaimTransport
@@ -272,19 +273,31 @@ class LocustDriver(SurgeDriver):
         interleaved by time and renumbered into one history."""
         parts: list[list[Op]] = [self.history.ops]
         for path in sorted((self.scratch / "parts").glob("part-w*.jsonl")):
-            parts.append(History.read_jsonl(path).ops)
+            parts.append(_whole_lines(path))
         return History.of(merge_ops(parts), meta=meta)
 
     def keep_what_was_recorded(self, meta: dict[str, Any], path: Path) -> None:
-        """After an infrastructure error: the merged history so far to ``path`` (the asyncio
-        surge's streamed file holds as much). Best effort: a part that does not parse (a master
-        killed mid-line) leaves only the error reported."""
+        """After an infrastructure error or an interrupt: the merged history so far to ``path``
+        (the asyncio surge's streamed file holds as much). Best effort: a part that does not
+        parse (a master killed mid-line) leaves only the error reported."""
         self.history.close()
         with contextlib.suppress(HarnessError, OSError):
             self.merged(meta).write_jsonl(path)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _whole_lines(path: Path) -> list[Op]:
+    """A worker's part as the master wrote it: its ops up to the last whole line (a master
+    killed mid-write leaves a torn one, which is not an op that was recorded)."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InfrastructureError(f"cannot read {path}: {exc.strerror or exc}") from None
+    content = content[: content.rfind(b"\n") + 1]
+    _, ops = read_well_formed(content) or read_lines(content, path)
+    return ops
 
 
 def _die_with_parent() -> None:

@@ -68,12 +68,17 @@ class Collector:
         out = self._files[worker]
         clock = self.clocks.get(worker)
         offset = clock.offset_ns if clock is not None else 0
+        lines = []
         for op in msg.data["ops"]:
             # on the master's clock (harness.surge.locust.clock)
             op["time"] -= offset
             if op.get("invoke_time") is not None:
                 op["invoke_time"] -= offset
-            out.write(json.dumps(op) + "\n")
+            lines.append(json.dumps(op) + "\n")
+        # one write per batch, on disk at once: a harness interrupted, or a master killed,
+        # still finds every whole batch received (a torn last line is left out when merged)
+        out.write("".join(lines))
+        out.flush()
         self.ops[worker] += len(msg.data["ops"])
 
     def on_progress(self, environment: Environment, msg: Any, **_: Any) -> None:
