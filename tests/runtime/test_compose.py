@@ -66,14 +66,61 @@ def offline_stack() -> Iterator[str]:
     from harness.docker_images import ensure_images
     from harness.runtime.docker_engine import connect
 
-    ensure_images(connect(timeout=30))
+    engine = connect(timeout=30)
+    ensure_images(engine)
     project = f"cctest{os.getpid()}"
+    _remove_stale_test_stacks(engine, keep=project)
     up = compose(*OFFLINE, "up", "-d", "--no-build", project=project)
     try:
-        assert up.returncode == 0, up.stderr
+        assert up.returncode == 0, up.stderr + _holders(engine)
         yield project
     finally:
         compose(*OFFLINE, "down", "-v", "--remove-orphans", "-t", "1", project=project)
+
+
+TEST_PROJECT_PREFIX = "cctest"
+COMPOSE_PROJECT = "com.docker.compose.project"
+
+
+def _test_stacks(engine: Any) -> dict[str, list[Any]]:
+    """This test's stacks on the engine, by compose project: containers of the stack (its
+    ``coupon-chaos.compose`` label) in a ``cctest<pid>`` project, which only this file makes."""
+    stacks: dict[str, list[Any]] = {}
+    for container in engine.containers.list(all=True, filters={"label": "coupon-chaos.compose=1"}):
+        name = container.labels.get(COMPOSE_PROJECT, "")
+        if name.startswith(TEST_PROJECT_PREFIX) and name[len(TEST_PROJECT_PREFIX) :].isdigit():
+            stacks.setdefault(name, []).append(container)
+    return stacks
+
+
+def _remove_stale_test_stacks(engine: Any, keep: str) -> None:
+    """A stack an earlier, interrupted test run left up holds the stack's fixed loopback ports
+    (CI once failed on "port is already allocated"): take down every test stack whose worker
+    process is gone. A user's own stack (another project name) is never touched."""
+    for name in _test_stacks(engine):
+        pid = int(name[len(TEST_PROJECT_PREFIX) :])
+        if name != keep and not _alive(pid):
+            compose(*OFFLINE, "down", "-v", "--remove-orphans", "-t", "1", project=name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _holders(engine: Any) -> str:
+    """Which containers publish ports on the engine (for a failed ``up``: who holds them)."""
+    lines = []
+    for container in engine.containers.list():
+        ports = sorted({b["HostPort"] for bs in (container.ports or {}).values() for b in bs or []})
+        if ports:
+            lines.append(f"{container.name}: {', '.join(ports)}")
+    return "\ncontainers publishing ports: " + ("; ".join(lines) or "none")
 
 
 def _wait_healthy(url: str, timeout: float = 90) -> None:
