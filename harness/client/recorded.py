@@ -81,6 +81,11 @@ def wait_for_queue(
 FINAL_READ_SECONDS = 30.0
 """The longest the final read may take, retries included: each call has its own deadline (the
 adapter's), and no new attempt starts after this one."""
+FINAL_READ_PAUSES_S = (0.2, 0.5, 1.0, 2.0)
+"""The waits between the final read's attempts: about 4 s in all for a service still recovering
+(a replica just resumed or restarted behind the balancer answered a read 503 once, with every
+fault healed, after five tries 0.2 s apart), and few enough tries that a read that can never
+succeed (a coupon list over its cap) ends soon."""
 
 
 def record_final_read(
@@ -97,7 +102,7 @@ def record_final_read(
     invoke = history.invoke("c0", OpFunction.READ, {"campaign_id": campaign_id})
     last_error = ""
     deadline = Deadline(seconds)
-    for _ in range(5):
+    for pause in (*FINAL_READ_PAUSES_S, None):
         if deadline.expired:
             break
         try:
@@ -105,7 +110,8 @@ def record_final_read(
             coupons = adapter.list_coupons(campaign_id)
         except ServiceError as exc:
             last_error = exc.message
-            time.sleep(0.2)
+            if pause is not None:
+                time.sleep(max(0.0, min(pause, deadline.left())))
             continue
         history.complete(
             invoke,
