@@ -145,6 +145,10 @@ class Example:
         self.nemesis = self.nemesis_factory(self.history)
         self.steps: list[Step] = []
         self.indeterminate: set[str] = set()
+        self.granted = 0
+        """Claims answered granted so far (a repeat of a key included): with ``sold_out_seen``,
+        what the client has been told about the stock."""
+        self.sold_out_seen = False
         self._began = False
 
     # -- lifecycle
@@ -190,7 +194,17 @@ class Example:
         outcome = recorded.claim(ClaimRequest(self.campaign.campaign_id, user, key), f)
         if f == OpFunction.CLAIM and outcome.type is OutcomeType.INFO:
             self.indeterminate.add(key)
+        elif outcome.type is OutcomeType.OK:
+            self.granted += 1
+        elif outcome.reason is Reason.SOLD_OUT:
+            self.sold_out_seen = True
         return outcome
+
+    def may_have_stock(self) -> bool:
+        """Whether, by what the service has answered so far, the campaign may still have stock:
+        never told sold out, and fewer grants than its stock. A guess (an indeterminate claim may
+        have taken a unit), used only to spend faults where they can still matter."""
+        return not self.sold_out_seen and self.granted < self.campaign.stock
 
     def _burst(self, step: Burst) -> list[ClaimOutcome]:
         n = len(step.claims)
