@@ -96,11 +96,7 @@ class ClusterChaosMachine(ChaosMachine):
     ) -> None:
         """Distinct users claim at once while one replica is frozen or killed under them."""
         replica = data.draw(st.integers(0, self.replicas - 1), label="replica")
-        claims = []
-        for _ in range(size):
-            key = self.new_key("")
-            self.keys[key] = f"user-{key}"
-            claims.append(ClaimSpec(f"user-{key}", key))
+        claims = [self.new_user_claim() for _ in range(size)]
         during = ProcessFault(action, replica)
         self.execute(Burst(tuple(claims), "distinct-users", during=during, after_ms=after_ms))
 
@@ -134,12 +130,8 @@ class ClusterChaosMachine(ChaosMachine):
         """A new user's many claims (the button pressed again and again) while one replica is
         frozen or killed."""
         replica = data.draw(st.integers(0, self.replicas - 1), label="replica")
-        key = self.new_key("")
-        user = f"user-{key}"
-        self.keys[key] = user
-        claims = (
-            ClaimSpec(user, key),
-            *(ClaimSpec(user, self.new_key(user)) for _ in range(size - 1)),
-        )
+        first = self.new_user_claim()
+        user = first.user
+        claims = (first, *(ClaimSpec(user, self.new_key(user)) for _ in range(size - 1)))
         during = ProcessFault(action, replica)
         self.execute(Burst(claims, "same-user", during=during, after_ms=after_ms))

@@ -101,6 +101,13 @@ class ChaosMachine(RuleBasedStateMachine):
         self.keys[key] = user
         return key
 
+    def new_user_claim(self) -> ClaimSpec:
+        """The first claim of a user never seen before (``user-k<n>``, with its key ``k<n>``)."""
+        key = self.new_key("")
+        user = f"user-{key}"
+        self.keys[key] = user
+        return ClaimSpec(user, key)
+
     def _during(self, error: InfrastructureError, what: str) -> InfrastructureError:
         return _during(error, what, self.ctx.deployment.faults)
 
@@ -155,11 +162,7 @@ class ChaosMachine(RuleBasedStateMachine):
     # machine's rules make bursts, and Hypothesis picks among enabled rules evenly.
     @rule(size=gen.burst_sizes)
     def burst_distinct_users(self, size: int) -> None:
-        claims = []
-        for _ in range(size):
-            key = self.new_key("")
-            self.keys[key] = f"user-{key}"
-            claims.append(ClaimSpec(f"user-{key}", key))
+        claims = [self.new_user_claim() for _ in range(size)]
         self.execute(Burst(tuple(claims), "distinct-users"))
 
     @rule(size=gen.burst_sizes, user=gen.users)

@@ -18,7 +18,7 @@ from harness.engine.cluster_machine import ClusterChaosMachine
 from harness.engine.machine import ChaosMachine
 from harness.faults.process import ProcessAction, ProcessRole
 from harness.generator import strategies as gen
-from harness.scenario.steps import Burst, ClaimSpec, Heal, ProcessFault
+from harness.scenario.steps import Burst, Heal, ProcessFault
 
 STORE_DRAWS: tuple[ProcessAction, ...] = (
     ProcessAction.RESTART,
@@ -83,11 +83,7 @@ class SeckillChaosMachine(ChaosMachine):
         self.execute(ProcessFault(action, role=ProcessRole.STORE))
 
     def _burst_under(self, role: ProcessRole, size: int, action: ProcessAction, after: int) -> None:
-        claims = []
-        for _ in range(size):
-            key = self.new_key("")
-            self.keys[key] = f"user-{key}"
-            claims.append(ClaimSpec(f"user-{key}", key))
+        claims = [self.new_user_claim() for _ in range(size)]
         during = ProcessFault(action, role=role)
         self.execute(Burst(tuple(claims), "distinct-users", during=during, after_ms=after))
 
