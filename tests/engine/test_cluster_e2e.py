@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from clirun import assert_one_line, cli_env, run_cli, start_cli
 from needs import target_param
+from processes import pid_alive
 
 from harness.catalog import CATALOG
 from harness.faults.process import ProcessAction
@@ -216,14 +217,6 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @haproxy
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["term", "int"])
 def test_a_signal_leaves_no_replica_balancer_or_proxy_behind(signum: int) -> None:
@@ -255,5 +248,5 @@ def test_a_signal_leaves_no_replica_balancer_or_proxy_behind(signum: int) -> Non
     assert proc.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum], stderr
     assert "Traceback" not in stderr
     time.sleep(0.5)
-    left = [pid for pid in started if _alive(pid)]
-    assert not left, [Path(f"/proc/{p}/cmdline").read_bytes() for p in left if _alive(p)]
+    left = [pid for pid in started if pid_alive(pid)]
+    assert not left, [Path(f"/proc/{p}/cmdline").read_bytes() for p in left if pid_alive(p)]

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from needs import compose_command
+from processes import pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ["-f", "docker-compose.yml"]
@@ -99,18 +100,8 @@ def _remove_stale_test_stacks(engine: Any, keep: str) -> None:
     process is gone. A user's own stack (another project name) is never touched."""
     for name in _test_stacks(engine):
         pid = int(name[len(TEST_PROJECT_PREFIX) :])
-        if name != keep and not _alive(pid):
+        if name != keep and not pid_alive(pid):
             compose(*OFFLINE, "down", "-v", "--remove-orphans", "-t", "1", project=name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _holders(engine: Any) -> str:
@@ -132,9 +123,10 @@ def _replicas_seen(url: str, wanted: set[str], timeout: float = 60) -> set[str]:
     while seen != wanted and time.monotonic() < deadline:
         try:
             answer = httpx.get(f"{url}/health", timeout=1, trust_env=False)
-            seen.add(answer.headers.get("x-replica", "?"))
         except httpx.HTTPError:
-            pass
+            answer = None
+        if answer is not None and answer.status_code == 200 and "x-replica" in answer.headers:
+            seen.add(answer.headers["x-replica"])  # the balancer's own 503 names no replica
         time.sleep(0.1)
     return seen
 

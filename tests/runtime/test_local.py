@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from processes import pid_alive as alive
 
 from harness.catalog import get_target
 from harness.client import CampaignSpec, ClaimRequest, HttpClaimAdapter, OutcomeType
 from harness.errors import InfrastructureError
 from harness.runtime import LocalRuntime, StoreUnavailable
 from harness.runtime import stores as stores_module
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purposes
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 @pytest.fixture
