@@ -52,8 +52,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.requires(*needs))
 
 
+def _check_group(item: pytest.Item) -> None:
+    """On an xdist worker with ``--dist loadgroup``, a test of an ``xdist_group`` must carry its
+    group in its node id (xdist's own hook puts it there): if a pytest or xdist upgrade breaks
+    that, the Docker tests run on two workers at once and fail on each other's fixed ports and
+    leftovers. A clear failure instead of a flaky one."""
+    config = item.config
+    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+        pytest.fail(
+            "pytest-xdist did not put this test in its xdist_group: this pytest and "
+            "pytest-xdist do not work together for --dist loadgroup (see pyproject.toml)",
+            pytrace=False,
+        )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    _check_group(item)
     check_item(item)
 
 

@@ -95,9 +95,11 @@ def _test_stacks(engine: Any) -> dict[str, list[Any]]:
 
 
 def _remove_stale_test_stacks(engine: Any, keep: str) -> None:
-    """A stack an earlier, interrupted test run left up holds the stack's fixed loopback ports
-    (CI once failed on "port is already allocated"): take down every test stack whose worker
-    process is gone. A user's own stack (another project name) is never touched."""
+    """A stack an earlier, interrupted test run left up would hold the stack's fixed loopback
+    ports ("port is already allocated"): take down every test stack whose worker process is
+    gone. A live one is another worker's (the xdist group keeps them on one worker; conftest
+    fails the test if that grouping breaks). A user's own stack (another project name) is
+    never touched."""
     for name in _test_stacks(engine):
         pid = int(name[len(TEST_PROJECT_PREFIX) :])
         if name != keep and not pid_alive(pid):
