@@ -152,8 +152,9 @@ def test_a_surge_on_a_cluster_freezes_one_replica_and_keeps_the_invariants(
 ) -> None:
     out = tmp_path / "out"
     result = cli(
+        # stock enough to outlast the pause's start (10 % in): a quiet machine sold 400 first
         "surge", "--target", "reference-redis", "--replicas", 2, "--clients", 60,
-        "--users", 600, "--stock", 400, "--ramp", 0.2, "--duration", 3, "--fault", "pause@r1",
+        "--users", 3000, "--stock", 1500, "--ramp", 0.2, "--duration", 3, "--fault", "pause@r1",
         "--client-timeout", 1, "--seed", 2, "--report", out,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
