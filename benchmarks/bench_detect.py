@@ -79,7 +79,19 @@ def seeded_bug_targets() -> list[str]:
     ]
 
 
-def run_once(target: str, seed: int, budget: float, keep: Path | None, replicas: int = 1) -> Run:
+DETECT_ONLY = ("--shrink", "0", "--minimize", "0", "--confirm", "0")
+"""``--detect-only``: what a run does after its first failure (shrinking, minimizing, confirming)
+is skipped; the time to detect is the same, the benchmark takes a fraction of the time."""
+
+
+def run_once(
+    target: str,
+    seed: int,
+    budget: float,
+    keep: Path | None,
+    replicas: int = 1,
+    extra: tuple[str, ...] = (),
+) -> Run:
     with tempfile.TemporaryDirectory(prefix=f"detect-{target}-{seed}-") as tmp:
         report_dir = (keep / f"{target}-seed{seed}") if keep else Path(tmp) / "report"
         command = [
@@ -96,6 +108,7 @@ def run_once(target: str, seed: int, budget: float, keep: Path | None, replicas:
             "--report",
             str(report_dir),
             *(["--replicas", str(replicas)] if replicas > 1 else []),
+            *extra,
         ]
         started = time.perf_counter()
         try:
@@ -134,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="--budget of each run")
     parser.add_argument("--keep", type=Path, help="keep every run's report folder under DIR")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    parser.add_argument(
+        "--detect-only", action="store_true", help="stop each run at its first failure"
+    )
     args = parser.parse_args(argv)
 
     targets = [t for t in args.targets.split(",") if t] or seeded_bug_targets()
@@ -147,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     needed = replicas_needed()
     for target in targets:
         for seed in seeds:
-            run = run_once(target, seed, args.budget, args.keep, needed.get(target, 1))
+            extra = DETECT_ONLY if args.detect_only else ()
+            run = run_once(target, seed, args.budget, args.keep, needed.get(target, 1), extra)
             results.setdefault(target, []).append(run)
             found = "not found" if run.found_s is None else f"found at {run.found_s:.1f} s"
             print(

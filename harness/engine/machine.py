@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from harness.errors import InfrastructureError
-from harness.faults.model import PATHS, DownFault
+from harness.faults.model import PATHS, DownFault, NetworkFault
 from harness.faults.process import ProcessAction
 from harness.generator import strategies as gen
 from harness.scenario.steps import (
@@ -76,6 +76,8 @@ class MachineContext(Protocol):
 
 class ChaosMachine(RuleBasedStateMachine):
     ctx: ClassVar[MachineContext]
+    store_trouble: ClassVar[bool] = True
+    """Whether the store-trouble rule (:meth:`claims_while_store_in_trouble`) is drawn."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -185,6 +187,22 @@ class ChaosMachine(RuleBasedStateMachine):
     def network_fault(self, data: st.DataObject) -> None:
         fault = data.draw(gen.network_faults(self.paths, http=self.http_faults), label="fault")
         self.execute(NetworkFaultStep(fault))
+
+    @precondition(lambda self: self.store_trouble and "store" in self.paths)
+    @rule(fault=gen.store_trouble(), arrivals=gen.STORE_TROUBLE_ARRIVALS)
+    def claims_while_store_in_trouble(self, fault: NetworkFault, arrivals: int) -> None:
+        """The store slows down or fails while new users keep arriving one after another, then
+        recovers. Each claim waits for its answer, so each later one is invoked after the
+        earlier ones were answered: a refusal told to one of them (sold out by a degrade path
+        while stock remains) is one the checkers can prove false, which a burst's claims, all
+        invoked together, rarely allow. Without this rule such a run of claims needs a store
+        fault, then several claim rules in a row: in one seed's log of twenty examples, one drew
+        it."""
+        self.execute(NetworkFaultStep(fault))
+        for _ in range(arrivals):
+            claim = self.new_user_claim()
+            self.execute(Claim(claim.user, claim.key))
+        self.execute(Heal("store"))
 
     @precondition(lambda self: bool(self.paths))
     @rule(path=st.sampled_from(["all", "client", "store"]))

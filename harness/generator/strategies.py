@@ -134,6 +134,26 @@ def network_fault_json(
     )
 
 
+STORE_TROUBLE_ARRIVALS = st.integers(2, 5)
+"""How many users arrive, one after another, while the store is in trouble."""
+
+
+def store_trouble() -> st.SearchStrategy[NetworkFault]:
+    """The store slow past any sane deadline, silent, or gone: the trouble a service's degrade
+    path (a circuit breaker's fallback, a default answer on timeout) exists for."""
+    stream = st.sampled_from(["downstream", "upstream"])
+    base = {"path": st.just("store"), "stream": stream}
+    return st.one_of(
+        st.fixed_dictionaries(
+            {"kind": st.just("latency"), **base, "latency_ms": st.sampled_from([300, 800, 1500])}
+        ),
+        st.fixed_dictionaries(
+            {"kind": st.just("timeout"), **base, "timeout_ms": st.sampled_from([0, 1000])}
+        ),
+        st.fixed_dictionaries({"kind": st.just("down"), "path": st.just("store")}),
+    ).map(fault_from_json)
+
+
 def _jitter_within_latency(fault: dict[str, Any]) -> dict[str, Any]:
     """A jitter above the latency draws negative delays in Toxiproxy (harness.faults.constraints):
     cap it at the latency, so 20 ms +- 50 becomes 20 ms +- 20."""

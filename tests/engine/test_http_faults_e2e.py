@@ -55,7 +55,7 @@ def test_a_run_on_the_embedded_proxy_draws_http_faults_and_the_reference_passes(
         "--budget",
         4,
         "--seed",
-        5,
+        3,
         "--report",
         tmp_path,
         "--scenarios",

@@ -11,6 +11,7 @@ from harness.generator.strategies import (
     PROCESS_DRAWS,
     network_fault_json,
     network_faults,
+    store_trouble,
 )
 from harness.scenario.steps import NetworkFaultStep, ProcessFault, step_from_json
 
@@ -35,6 +36,19 @@ def test_a_drawn_faults_json_is_written_back_exactly(data):
     raw = data.draw(network_fault_json(["client", "store"]))
     written = NetworkFaultStep(fault_from_json(raw)).to_json()["fault"]
     assert written == raw
+
+
+@settings(max_examples=100, deadline=None)
+@given(store_trouble())
+def test_store_trouble_is_on_the_store_path_and_keeps_the_store_from_answering_in_time(fault):
+    """The trouble the store-trouble rule draws holds every store call past the 0.1 s a degrade
+    path calls slow: a latency of 300 ms or more, a stall, or the path down."""
+    assert fault.path == "store"
+    raw = fault.to_json()
+    assert raw["kind"] in {"latency", "timeout", "down"}
+    assert raw.get("latency_ms", 300) >= 300
+    assert raw.get("toxicity", 1.0) == 1.0
+    assert fault_from_json(raw) == fault
 
 
 def test_process_draws_are_the_vocabulary_split_by_container_need():
