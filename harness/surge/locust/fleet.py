@@ -146,7 +146,13 @@ class ContainerWorkers(WorkerFleet):
     def problem(self) -> str:
         gone = [w for w in self.workers if w.exited]
         if not gone:
-            return ""
+            return (
+                f"; the worker containers run but did not reach the master on the network's "
+                f"gateway {self._gateway} (does a firewall on this host drop the bridge's "
+                "traffic?)"
+                if self.workers
+                else ""
+            )
         worker = gone[0]
         tail = " | ".join(line for line in worker.logs(4).splitlines() if line.strip())
         return f"; worker container {worker.name} exited: {tail or 'no output'}"
