@@ -1,4 +1,5 @@
-"""The Docker images the harness runs: the coupon service, the fault proxy, Redis, PostgreSQL.
+"""The Docker images the harness runs: the coupon service, the fault proxy, Redis, PostgreSQL,
+HAProxy and the Locust worker.
 
 ``build_images(client)`` builds whatever is missing, tagged by a hash of its recipe, and returns
 the :class:`ImageSet` a Docker run uses; without a registry it first makes a base image from

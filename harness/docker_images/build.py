@@ -2,10 +2,11 @@
 
 Two modes:
 
-* ``public`` -- the service and the fault proxy are built on ``python:3.11-slim``; the stores are
-  the public ``redis:7`` and ``postgres:15``. Missing public images are pulled.
+* ``public`` -- the service, the fault proxy and the Locust worker are built on
+  ``python:3.11-slim``; the stores are the public ``redis:7`` and ``postgres:15``. Missing public
+  images are pulled.
 * ``local`` -- nothing is pulled: a base image is made from Debian's packages
-  (:mod:`harness.docker_images.base`) and all four images are built on it.
+  (:mod:`harness.docker_images.base`) and every image is built on it.
 
 ``auto`` picks ``public`` when those public images are already on the machine, else ``local``
 when debootstrap can run, else ``public`` (pulling). It never reaches a registry unless it has
@@ -26,7 +27,9 @@ from harness.docker_images.base import BASE_ALIAS, base_tag, build_base, can_bui
 from harness.docker_images.recipe import (
     FAULTPROXY,
     HAPROXY,
+    LOCUST_WORKER,
     POSTGRES,
+    PROJECT_ROOT,
     PUBLIC_HAPROXY,
     PUBLIC_POSTGRES,
     PUBLIC_PYTHON,
@@ -66,6 +69,8 @@ class ImageSet:
     toxiproxy: str | None = None
     """The real Toxiproxy image, when it is on the machine: the fault proxy container then runs
     it instead of the embedded proxy (set $COUPON_CHAOS_FAULTPROXY=embedded to keep ours)."""
+    locust_worker: str = LOCUST_WORKER.alias
+    """A Locust worker on the run's network (``surge --runtime docker --engine locust``)."""
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -76,6 +81,7 @@ class ImageSet:
             "haproxy": self.haproxy,
             "base": self.base,
             "toxiproxy": self.toxiproxy or "",
+            "locust_worker": self.locust_worker,
         }
 
 
@@ -216,12 +222,12 @@ def build_images(
             client.images.get(base).tag(*BASE_ALIAS.split(":"))
             timed(base, "reused", t0)
     base_id = str(client.images.get(base).id)
-    requirements = pinned_requirements()
 
     local = [REDIS, POSTGRES, HAPROXY] if resolved == "local" else []
-    recipes = [SERVICE, FAULTPROXY, *local]
+    recipes = [SERVICE, FAULTPROXY, LOCUST_WORKER, *local]
     tags: dict[str, str] = {}
     for recipe in recipes:
+        requirements = pinned_requirements(PROJECT_ROOT / recipe.requirements)
         tag = recipe.tag(digest(recipe, base_id, requirements))
         tags[recipe.name] = tag
         t0 = time.monotonic()
@@ -239,6 +245,7 @@ def build_images(
         redis=tags.get("redis", PUBLIC_REDIS),
         postgres=tags.get("postgres", PUBLIC_POSTGRES),
         haproxy=tags.get("haproxy", PUBLIC_HAPROXY),
+        locust_worker=tags["locust-worker"],
         base=base,
         toxiproxy=_real_toxiproxy(client),
     )

@@ -45,6 +45,8 @@ class ImageRecipe:
     tag_prefix: str
     python: bool
     """Needs Python packages: gets the pinned requirements and the wheels."""
+    requirements: str = REQUIREMENTS
+    """Its requirements file, relative to the project root (pinned and staged at that path)."""
 
     @property
     def repository(self) -> str:
@@ -70,6 +72,15 @@ FAULTPROXY = ImageRecipe(
 )
 REDIS = ImageRecipe("redis", "docker/redis/Dockerfile", (), "bookworm", python=False)
 HAPROXY = ImageRecipe("haproxy", "docker/haproxy/Dockerfile", (), "bookworm", python=False)
+LOCUST_WORKER = ImageRecipe(
+    "locust-worker",
+    "docker/locust-worker/Dockerfile",
+    ("harness",),
+    __version__,
+    python=True,
+    requirements="docker/locust-worker/requirements.txt",
+)
+"""A Locust worker as a container on a Docker run's network (``surge --engine locust``)."""
 POSTGRES = ImageRecipe(
     "postgres", "docker/postgres/Dockerfile", ("docker/postgres/entrypoint.sh",), "bookworm",
     python=False,
@@ -121,7 +132,8 @@ def stage_context(
     wheel_dir = into / WHEELS
     wheel_dir.mkdir(parents=True, exist_ok=True)
     if recipe.python:
-        (into / REQUIREMENTS).write_text(requirements or "")
+        (into / recipe.requirements).parent.mkdir(parents=True, exist_ok=True)
+        (into / recipe.requirements).write_text(requirements or "")
         if wheels is not None:
             for wheel in sorted(wheels.glob("*.whl")):
                 shutil.copy2(wheel, wheel_dir / wheel.name)

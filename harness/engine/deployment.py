@@ -46,7 +46,13 @@ from harness.scenario.steps import Step
 if TYPE_CHECKING:
     from harness.catalog import TargetInfo
     from harness.faults import FaultProxy
-    from harness.runtime.base import BalancerHandle, Runtime, StoreHandle, TargetHandle
+    from harness.runtime.base import (
+        BalancerHandle,
+        RunNetwork,
+        Runtime,
+        StoreHandle,
+        TargetHandle,
+    )
 
 RUNTIMES = ("local", "external", "docker")
 
@@ -128,6 +134,9 @@ class Deployment:
     balancer: BalancerHandle | None = None
     queue: Queue | None = None
     """The worker and the queue's store, on a seckill target; None otherwise."""
+    network: RunNetwork | None = None
+    """The run's own network, which more hosts can join (the Docker runtime); None when the
+    processes share this machine's loopback (local) or run elsewhere (external)."""
 
     def nemesis(self, history: History) -> Nemesis:
         """The fault injector for one history (an :class:`Example`'s ``nemesis_factory``): the
@@ -335,7 +344,9 @@ def _docker(config: DeployConfig, workdir: Path, stack: ExitStack) -> Deployment
     runtime = stack.enter_context(DockerRuntime())
     proxy = runtime.start_fault_proxy(config.seed)
     faults = stack.enter_context(FaultProxy(proxy.api_url, run_id=runtime.run_id))
-    return _wire(config, info, runtime, faults, workdir, all_logs=runtime.logs)
+    deployment = _wire(config, info, runtime, faults, workdir, all_logs=runtime.logs)
+    deployment.network = runtime
+    return deployment
 
 
 def _wire(

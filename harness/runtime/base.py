@@ -122,6 +122,48 @@ class BalancerHandle(ABC):
     def stop(self) -> None: ...
 
 
+class LoadWorkerHandle(ABC):
+    """A load generator the runtime runs as a host of its own (a container on the run's network),
+    for a surge whose claims come from more than one machine."""
+
+    name: str
+
+    @property
+    @abstractmethod
+    def address(self) -> str:
+        """Its IP address on the run's network ("" once it is gone)."""
+
+    @property
+    @abstractmethod
+    def exited(self) -> bool: ...
+
+    @abstractmethod
+    def stop(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for it to end by itself (0: not at all), then kill it."""
+
+    @abstractmethod
+    def logs(self, tail: int = 20) -> str: ...
+
+
+class RunNetwork(Protocol):
+    """A runtime whose processes share a network of their own (the Docker runtime's bridge):
+    more hosts can join it, and reach the fault proxy by the address the targets use."""
+
+    @property
+    def gateway(self) -> str:
+        """The host's address on the network: where a process of the harness listens for the
+        network's hosts."""
+        ...
+
+    def address_inside(self, path: str) -> str:
+        """``host:port`` of the proxy of ``path`` (``client``) as a host on the network sees it."""
+        ...
+
+    def start_load_worker(self, name: str, command: Sequence[str]) -> LoadWorkerHandle:
+        """Run ``command`` on the load-worker image as host ``name`` on the network."""
+        ...
+
+
 class Runtime(ABC):
     """Starts stores and targets, and stops everything it started on :meth:`close` — always."""
 

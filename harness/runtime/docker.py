@@ -33,6 +33,7 @@ from harness.errors import InfrastructureError, UsageError
 from harness.runtime.balancer import haproxy_config
 from harness.runtime.base import Addressed, BalancerHandle, Runtime, StoreHandle, TargetHandle
 from harness.runtime.docker_engine import Owner, connect, run_labels
+from harness.runtime.docker_load import DockerLoadWorker
 from harness.runtime.process import PROBE_SECONDS, free_port, wait_healthy_or_dead, wait_until
 
 SERVICE_PORT = 8080
@@ -598,6 +599,29 @@ class DockerRuntime(Runtime):
         if path == "client":
             return self.host, self.proxy.client_port  # published on loopback
         return self.proxy.name, _listen_port(path)
+
+    # -- the network as more hosts see it (harness.runtime.base.RunNetwork) -----------------------
+    @property
+    def gateway(self) -> str:
+        """The host's address on the run's bridge (its gateway), where containers reach a
+        process of the harness (the Locust master)."""
+        with _engine(f"inspect network {self.network.name}"):
+            self.network.reload()
+        for config in self.network.attrs.get("IPAM", {}).get("Config") or []:
+            if config.get("Gateway"):
+                return str(config["Gateway"]).split("/")[0]
+        raise InfrastructureError(f"Docker network {self.network.name} has no gateway address")
+
+    def address_inside(self, path: str) -> str:
+        if self.proxy is None:
+            raise InfrastructureError("the Docker runtime has no fault proxy container yet")
+        return f"{self.proxy.name}:{_listen_port(path)}"
+
+    def start_load_worker(self, name: str, command: Sequence[str]) -> DockerLoadWorker:
+        """``command`` on the Locust worker image, as host ``name`` on the run's network (an
+        address of its own, the run's labels: removed with the run)."""
+        container = self._run(name, self.images.locust_worker, command=list(command))
+        return DockerLoadWorker(self._name(name), container, self.network.name)
 
     def start_balancer(self, servers: Sequence[tuple[str, str]]) -> DockerBalancer:
         """HAProxy (the public image, or the local one) with the same generated configuration

@@ -24,6 +24,12 @@ from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
 from harness.surge.engine import MAX_WORKERS, Engine, parse_bind, require_locust
 from harness.surge.locust.driver import LocustDriver, LocustRun
+from harness.surge.locust.fleet import (
+    ContainerWorkers,
+    FleetFactory,
+    ProcessWorkers,
+    WorkerFleet,
+)
 from harness.surge.metrics import SurgeMetrics, compute_metrics
 from harness.surge.openloop import CrowdTarget, OpenLoopAborted, run_open_loop
 from harness.surge.openplan import OpenLoopPlan
@@ -264,6 +270,8 @@ def check_engine(settings: SurgeSettings, options: SurgeOptions) -> None:
         )
     if options.master_bind is not None:
         parse_bind(options.master_bind)
+    if options.runtime == "docker":
+        _check_container_workers(options)
     expect = options.expect_workers
     if expect is None and options.workers == 0:
         raise UsageError(
@@ -281,6 +289,43 @@ def check_engine(settings: SurgeSettings, options: SurgeOptions) -> None:
             "on it yet (docs/locust.md)"
         )
     require_locust()
+
+
+def _check_container_workers(options: SurgeOptions) -> None:
+    """On the Docker runtime the workers are containers on the run's network and the master
+    listens on its gateway: options for workers elsewhere, or code only this machine has, make
+    no sense there (one line, exit 2)."""
+    for given, option in (
+        (options.master_bind is not None, "--master-bind"),
+        (options.expect_workers is not None, "--expect-workers"),
+    ):
+        if given:
+            raise UsageError(
+                f"{option} is for workers on other machines; with --runtime docker the "
+                "--workers are containers on the run's network and the master listens on its "
+                "gateway: drop it, or use --runtime external"
+            )
+    if options.adapter is not None:
+        raise UsageError(
+            "--adapter with --runtime docker --engine locust: the worker containers claim "
+            "through protocol v1 and cannot import your module; drop --adapter or use "
+            "--runtime local"
+        )
+
+
+def _fleet(deployment: Deployment, adapter: str | None) -> tuple[CrowdTarget, FleetFactory]:
+    """Where the workers run and the address they claim at: on a run's own network (Docker),
+    containers claiming at the client-path proxy as the network's hosts reach it (the same path
+    the target containers are reached by); else local processes at the deployment's client URL."""
+    network = deployment.network
+    if network is None:
+        return CrowdTarget(deployment.client_url, adapter), ProcessWorkers
+
+    def containers(_scratch: Path, _env: dict[str, str]) -> WorkerFleet:
+        return ContainerWorkers(network)
+
+    url = f"http://{network.address_inside('client')}"
+    return CrowdTarget(url, adapter), containers
 
 
 def _locust(
@@ -302,11 +347,11 @@ def _locust(
     nemesis = deployment.nemesis(history)
     transport = ClaimTransport(deployment.adapter_factory, settings.client_timeout)
     control = deployment.adapter_factory()
-    target = CrowdTarget(deployment.client_url, options.adapter)
+    target, fleet = _fleet(deployment, options.adapter)
     bind = parse_bind(options.master_bind) if options.master_bind is not None else None
     driver = LocustDriver(
         settings, campaign, history, transport, control, nemesis, target, options.workers,
-        progress, bind=bind, expect=options.expect_workers, notice=options.notice,
+        progress, bind=bind, expect=options.expect_workers, notice=options.notice, fleet=fleet,
     )  # fmt: skip
     try:
         try:
@@ -502,6 +547,8 @@ def surge_json(outcome: SurgeOutcome) -> dict[str, Any]:
 def _locust_json(run: LocustRun) -> dict[str, Any]:
     return {
         "workers": run.workers,
+        "placement": str(run.placement),
+        "master": run.master,
         "lost": run.lost,
         "ops_received": run.received,
         "clocks": run.clocks,

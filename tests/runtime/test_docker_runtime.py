@@ -54,7 +54,7 @@ def docker_client() -> Any:
 
 @pytest.fixture(scope="module")
 def images(docker_client: Any) -> Any:
-    """Built once (minutes the first time: debootstrap + four images), then reused by tag."""
+    """Built once (minutes the first time: debootstrap + every image), then reused by tag."""
     from harness.docker_images import ensure_images
 
     return ensure_images(docker_client, log=lambda line: print(line, flush=True))

@@ -11,6 +11,8 @@ import pytest
 from harness.surge.engine import LOCUST_EXTRA
 from tests.clirun import ROOT, cli, cli_env
 
+DOCKER = ("--runtime", "docker", "--engine", "locust")
+
 
 @pytest.mark.parametrize(
     ("args", "expected"),
@@ -26,6 +28,16 @@ from tests.clirun import ROOT, cli, cli_env
         (("--engine", "locust", "--master-bind", "127.0.0.1:0"), "expected HOST:PORT"),
         (("--engine", "locust", "--master-bind", "127.0.0.1:5557"), "needs --expect-workers"),
         (("--engine", "locust", "--expect-workers", 1), "--expect-workers must be from"),
+        # Docker workers are containers on the run's network, the master on its gateway
+        (
+            (*DOCKER, "--master-bind", "0.0.0.0:5557", "--expect-workers", 2),
+            "--master-bind is for workers on other machines; with --runtime docker",
+        ),
+        (
+            (*DOCKER, "--expect-workers", 3),
+            "--expect-workers is for workers on other machines; with --runtime docker",
+        ),
+        ((*DOCKER, "--adapter", "mine:Adapter"), "the worker containers claim through protocol v1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: tuple[object, ...], expected: str) -> None:

@@ -3,10 +3,11 @@ the workers and the master are processes of their own, because importing Locust 
 a process with gevent and the harness runs on asyncio).
 
 :class:`LocustDriver` is a :class:`harness.surge.driver.SurgeDriver` whose surge phase is
-Locust's: it starts the master (``python -m harness.surge.locust.master``) and the local workers
-(``locust -f <bundled locustfile> --worker --master-host 127.0.0.1``, each with the parent-death
-signal, so none outlives the harness), applies the fault windows from the moment the master says
-the users started, and waits for the master's DONE. The campaign, the heal, the drain and the
+Locust's: it starts the master (``python -m harness.surge.locust.master``) and the workers of its
+fleet (harness.surge.locust.fleet: local processes with the parent-death signal, so none
+outlives the harness, or containers on a Docker run's network with the master on its gateway),
+applies the fault windows from the moment the master says the users started, and waits for the
+master's DONE. The campaign, the heal, the drain and the
 final read are the closed loop's own; :meth:`LocustDriver.merged` then interleaves this
 process's ops with every worker's part file (harness.history.merge) into one history.
 """
@@ -18,11 +19,9 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,9 +35,16 @@ from harness.history import History, Op
 from harness.history.merge import merge_ops
 from harness.history.recorder import read_lines, read_well_formed
 from harness.nemesis import Nemesis
-from harness.runtime.process import die_with_parent, spawn
+from harness.runtime.process import die_with_parent, free_port
 from harness.surge.claimers import ClaimTransport
 from harness.surge.driver import Progress, SurgeDriver
+from harness.surge.locust.fleet import (
+    FleetFactory,
+    Placement,
+    ProcessWorkers,
+    WorkerFleet,
+    worker_argv,
+)
 from harness.surge.locust.protocol import LocustJob, MasterEvent, WorkerFinal, worker_name
 from harness.surge.openloop import CrowdTarget
 from harness.surge.plan import SurgeSettings
@@ -46,28 +52,6 @@ from harness.surge.selfcheck import DriverReport
 
 READY_TIMEOUT_S = 30.0
 """How long the master waits for its workers to connect (Locust and harness imports: ~1-2 s)."""
-LOOPBACK = "127.0.0.1"
-
-
-def bundled_locustfile() -> Path:
-    """The locustfile every worker runs (``locust -f`` it, with ``--worker``)."""
-    return (
-        Path(harness.__file__).resolve().parent / "surge" / "locust" / "bundled" / "locustfile.py"
-    )
-
-
-def worker_argv(master_host: str, master_port: int) -> list[str]:
-    """The command of one worker (also the documented one for a worker on another machine)."""
-    return [
-        sys.executable, "-m", "locust", "-f", str(bundled_locustfile()), "--worker",
-        "--master-host", master_host, "--master-port", str(master_port), "--loglevel", "WARNING",
-    ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -80,6 +64,10 @@ class LocustRun:
     received: dict[str, int]
     clocks: dict[str, dict[str, int]] = field(default_factory=dict)
     """Worker -> its clock's estimated offset and uncertainty (harness.surge.locust.clock)."""
+    placement: Placement = Placement.PROCESS
+    """Where the harness's own workers ran: processes here, or containers on the run's network."""
+    master: str = ""
+    """``HOST:PORT`` the master listened on."""
 
     @property
     def clock_margin_ns(self) -> int:
@@ -97,7 +85,8 @@ class LocustRun:
 
 
 class LocustDriver(SurgeDriver):
-    """The closed loop on ``workers`` local Locust worker processes (see the module docstring)."""
+    """The closed loop on ``workers`` Locust workers of ``fleet`` (default: local processes; see
+    the module docstring)."""
 
     def __init__(
         self,
@@ -114,10 +103,12 @@ class LocustDriver(SurgeDriver):
         bind: tuple[str, int] | None = None,
         expect: int | None = None,
         notice: Callable[[str], None] | None = None,
+        fleet: FleetFactory | None = None,
     ) -> None:
-        """``workers`` local worker processes are started; the master binds ``bind`` (default:
-        loopback, a free port) and waits for ``expect`` workers in all (default: ``workers``),
-        telling ``notice`` the command for the others."""
+        """``workers`` workers are started by ``fleet`` (made with the scratch folder and the
+        children's environment; default: local processes); the master binds ``bind`` (default:
+        the fleet's address, a free port) and waits for ``expect`` workers in all (default:
+        ``workers``), telling ``notice`` the command for the others."""
         super().__init__(settings, campaign, history, transport, control, nemesis, progress)
         self.target = target
         self.local_workers = workers
@@ -126,7 +117,8 @@ class LocustDriver(SurgeDriver):
         self.notice = notice
         self.scratch = Path(tempfile.mkdtemp(prefix="cc-locust-"))
         self.locust: LocustRun | None = None
-        self._children: list[subprocess.Popen[bytes]] = []
+        self._fleet = fleet or ProcessWorkers
+        self.fleet: WorkerFleet | None = None
         self._master: asyncio.subprocess.Process | None = None
 
     def job(self) -> LocustJob:
@@ -144,7 +136,13 @@ class LocustDriver(SurgeDriver):
         self.phase = "the surge (starting Locust)"
 
     async def _surge(self) -> tuple[float, DriverReport]:
-        host, port = self.bind if self.bind is not None else (LOOPBACK, free_port())
+        env = _child_env()
+        fleet = self.fleet = self._fleet(self.scratch, env)
+        if self.bind is not None:
+            host, port = self.bind
+        else:
+            host = fleet.master_host
+            port = free_port(host)
         parts = self.scratch / "parts"
         parts.mkdir()
         config = self.scratch / "master.json"
@@ -160,7 +158,6 @@ class LocustDriver(SurgeDriver):
                 }  # fmt: skip
             )
         )
-        env = _child_env()
         finished = False
         master_log = (self.scratch / "master.log").open("ab")
         try:
@@ -180,10 +177,7 @@ class LocustDriver(SurgeDriver):
                     f"Locust master on {host}:{port}, waiting for {remote} more worker(s): "
                     + " ".join(worker_argv(shown, port))
                 )
-            for w in range(1, self.local_workers + 1):
-                self._children.append(
-                    spawn(worker_argv(LOOPBACK, port), self.scratch / f"worker-{w}.log", env=env)
-                )
+            await fleet.start(self.local_workers, port)
             self.phase = "the surge"
             await self._expect(MasterEvent.STARTED)
             start = asyncio.get_running_loop().time()
@@ -199,6 +193,8 @@ class LocustDriver(SurgeDriver):
             [worker_name(w) for w in done["lost"]],
             done["received"],
             {worker_name(int(w)): c for w, c in done.get("clocks", {}).items()},
+            fleet.placement,
+            f"{host}:{port}",
         )
         if self.locust.lost:
             self.indeterminate += 1  # its claims in flight: give the service time to settle
@@ -232,7 +228,8 @@ class LocustDriver(SurgeDriver):
                 continue  # something printed by a library, not ours
             kind = event.get("event")
             if kind == MasterEvent.ERROR:
-                raise InfrastructureError(f"Locust master: {event['message']}")
+                why = self.fleet.problem() if self.fleet is not None else ""
+                raise InfrastructureError(f"Locust master: {event['message']}{why}")
             if kind == MasterEvent.PROGRESS:
                 self._progress(event["workers"])
             if kind == wanted:
@@ -260,13 +257,8 @@ class LocustDriver(SurgeDriver):
                     master.kill()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(master.wait(), 1.0)
-        deadline = time.monotonic() + (5.0 if wait else 0.0)
-        for child in self._children:
-            while wait and child.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)  # never a blocking wait on the event loop
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+        if self.fleet is not None:
+            await self.fleet.stop(wait)
 
     def merged(self, meta: dict[str, Any]) -> History:
         """This process's ops (campaign, faults, drain, read) and every worker's part,

@@ -94,6 +94,11 @@ class WorkerFinal:
     unfinished: int = 0
     """Users still inside a claim when the worker gave up waiting (their last invoke has no
     completion: the checkers read it as indeterminate)."""
+    host: str = ""
+    """The worker's host name (a Docker worker: its container's, ``locust-worker-1``; the worker
+    numbers are the master's, in the order they connected)."""
+    address: str = ""
+    """The worker's IP address toward the master: tells workers on hosts of their own apart."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import socket
 import time
 from collections import Counter
 from typing import Any
@@ -175,11 +176,24 @@ class WorkerState:
             unfinished=self.active,
             never_sent=self.never_sent,
             cpu_s=time.process_time() - self.cpu_at_job,
+            host=socket.gethostname(),
+            address=own_address(self.runner.master_host, self.runner.master_port),
         )
         self.final_sent = True
         self.runner.send_message(Message.FINAL, final.to_json())
         for adapter in self._adapters.values():
             adapter.close()
+
+
+def own_address(master_host: str, master_port: int) -> str:
+    """This host's IP address on the route to the master ("" if there is none): a UDP socket's
+    ``connect`` picks the source address and sends nothing."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((master_host, master_port))
+            return str(probe.getsockname()[0])
+    except OSError:
+        return ""
 
 
 def install_worker(environment: Environment) -> WorkerState | None:
