@@ -20,6 +20,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+STOP_GRACE_S = 2.0
+"""After STOP, claims in flight get their timeout plus this to finish before the last batch."""
+
 
 class Message(StrEnum):
     """Locust custom message types (``environment.runner.send_message``)."""
@@ -31,6 +34,10 @@ class Message(StrEnum):
     FINAL = "cc-final"
     PING = "cc-ping"
     PONG = "cc-pong"
+    READY = "cc-ready"
+    """Open loop: the worker has its job and its adapters, and waits for GO."""
+    GO = "cc-go"
+    """Open loop: the schedule's time 0 on the worker's own monotonic clock (``start_ns``)."""
 
 
 class MasterEvent(StrEnum):
@@ -66,6 +73,25 @@ class LocustJob:
     adapter: str | None = None
     worker: int = 0
     """Which worker this copy of the job is for (1..workers; 0 before the master assigns it)."""
+    open_loop: dict[str, Any] | None = None
+    """The open-loop crowd's plan (``OpenLoopPlan.to_json()``; None: the closed loop's
+    ``clients`` users). The worker drives every ``workers``-th arrival
+    (harness.surge.locust.crowd)."""
+
+    @property
+    def claim_timeout(self) -> float:
+        """Seconds one claim may take: the crowd's patience, or the closed loop's client timeout."""
+        if self.open_loop is not None:
+            return float(self.open_loop["patience"])
+        return self.client_timeout
+
+    @property
+    def finish_within_s(self) -> float:
+        """After STOP, how long the worker's claims in flight may take before its last batch:
+        one claim, a same-key backoff of the open loop (a retry may start after the arrivals'
+        end), and STOP_GRACE_S."""
+        backoff = float(self.open_loop["backoff_cap"]) if self.open_loop is not None else 0.0
+        return self.claim_timeout + backoff + STOP_GRACE_S
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +120,9 @@ class WorkerFinal:
     unfinished: int = 0
     """Users still inside a claim when the worker gave up waiting (their last invoke has no
     completion: the checkers read it as indeterminate)."""
+    open_loop: dict[str, Any] | None = None
+    """Open loop: the worker's ``CrowdPart.to_json()`` (timeline, late arrivals, latency from the
+    intended start and from the send), merged by the harness with the other workers'."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
