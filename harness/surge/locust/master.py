@@ -2,10 +2,12 @@
 CONFIG.json``, started by harness.surge.locust.driver (gevent: never imported by the harness).
 
 It binds Locust's master runner, waits for the expected workers, sends each its job, starts the
-users, appends every op batch to that worker's part file as it arrives, and ends the surge when
-the duration is up or every user has stopped: STOP, then each worker's last batch and FINAL, then
-Locust's quit. Its events go to stdout as JSON lines (protocol.MasterEvent); Locust's log to
-stderr. Exit code 0 once DONE is printed, 3 after an ERROR line.
+users (the open loop: sends each worker GO once all are READY), appends every op batch to that
+worker's part file as it arrives, and ends the surge when the duration is up or every user has
+stopped (the open loop: every worker's crowd has sent its FINAL): STOP, then each worker's last
+batch and FINAL, then Locust's quit. Its events go to stdout as JSON lines
+(protocol.MasterEvent); Locust's log to stderr. Exit code 0 once DONE is printed, 3 after an
+ERROR line.
 """
 
 from __future__ import annotations

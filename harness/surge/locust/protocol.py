@@ -10,8 +10,11 @@ Order of one surge: the master sends ``JOB`` to each worker as soon as it connec
 is there before Locust's spawn message, which travels on the same ZeroMQ socket after it); the
 workers claim, sending ``OPS`` batches and ``PROGRESS`` counts; when the duration is up or every
 user has stopped, the master broadcasts ``STOP``; each worker lets its claims in flight finish,
-ships its last batch and its ``FINAL`` counts. The master prints its own events to stdout as
-JSON lines (``MasterEvent``) for the harness.
+ships its last batch and its ``FINAL`` counts. The open loop (a job with ``open_loop``) starts
+no Locust users: each worker builds its crowd and says ``READY``; once all have, the master sends
+each ``GO`` with the schedule's time 0 on that worker's clock; each crowd ends by itself and its
+``FINAL`` carries its timeline part. The master prints its own events to stdout as JSON lines
+(``MasterEvent``) for the harness.
 """
 
 from __future__ import annotations

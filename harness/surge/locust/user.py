@@ -8,6 +8,9 @@ harness.surge.driver's clients do, with the same answer classification (the job'
 ``claim_or_indeterminate``) and the same op values. Process ids carry the worker:
 ``w<worker>-c<n>``, keys ``w<worker>-c<n>-k<m>``. Each claim is also a Locust ``request`` event,
 so Locust's own statistics and web UI see the surge.
+
+For the open loop (``--arrivals``) the worker runs no ClaimUser: :class:`WorkerState` builds the
+worker's :class:`~harness.surge.locust.crowd.GeventCrowd` from the job, and drives it from GO.
 """
 
 from __future__ import annotations
