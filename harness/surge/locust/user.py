@@ -345,7 +345,7 @@ class ClaimUser(User):
         ``SurgeDriver._logical_claim``); True once sold out."""
         key = f"{process}-k{next(keys)}"
         for attempt in itertools.count():
-            outcome = self._claim(state, job, adapter, process, user, key)
+            outcome, _, _ = state.claim(adapter, process, user, key)
             if outcome.type is OutcomeType.OK:
                 state.pool.granted(user)
                 return False
@@ -368,14 +368,3 @@ class ClaimUser(User):
             if job.retry_policy == "new-key":
                 key = f"{process}-k{next(keys)}"
         return False  # pragma: no cover - the loop returns
-
-    def _claim(
-        self,
-        state: WorkerState,
-        job: LocustJob,
-        adapter: ClaimAdapter,
-        process: str,
-        user: str,
-        key: str,
-    ) -> ClaimOutcome:
-        return state.claim(adapter, process, user, key)[0]
