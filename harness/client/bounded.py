@@ -134,7 +134,12 @@ class _DeadlineTransport(httpx.HTTPTransport):
     """httpx's transport (its exception mapping and streams) over :class:`_DeadlineBackend`."""
 
     def __init__(self, backend: _DeadlineBackend, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+        # verify=False for the pool the parent builds and this replaces at once: with the
+        # default it loads the CA bundle into an SSL context (~18 ms of CPU, measured), which
+        # made every claim adapter cost that much to build (an open-loop crowd on a Locust
+        # worker builds one per arrival in flight). The pool below makes its own default,
+        # verifying, SSL context if a request is ever https.
+        super().__init__(limits=limits, verify=False)
         # httpx 0.28 takes no network backend; its pool is the one documented place to put one
         self._pool = httpcore.ConnectionPool(
             max_connections=limits.max_connections,

@@ -104,7 +104,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=values.whole("--procs 2"),
         default=None,
         metavar="N",
-        help="open loop: driver processes splitting the arrivals (default: the cores available)",
+        help="open loop: driver processes splitting the arrivals (default: the cores available; "
+        "with --engine locust the --workers split them)",
     )
     parser.add_argument(
         "--users",
@@ -180,8 +181,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_engine,
         default=Engine.ASYNCIO,
         metavar="ENGINE",
-        help="closed loop: who sends the claims: asyncio (this process) | locust (Locust "
-        f"workers, {LOCUST_EXTRA}) (default: asyncio)",
+        help="who sends the claims, of the closed loop or the --arrivals crowd: asyncio (this "
+        f"process) | locust (Locust workers, {LOCUST_EXTRA}) (default: asyncio)",
     )
     parser.add_argument(
         "--workers",
@@ -320,7 +321,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             outcome = execute_surge(
-                settings, options, progress, lambda name: _announce(name, args.runtime, settings)
+                settings,
+                options,
+                progress,
+                lambda name: _announce(name, args.runtime, settings, options),
             )
         except SurgeAborted as aborted:
             progress.done()
@@ -369,12 +373,15 @@ def _report_aborted(aborted: SurgeAborted, directory: Path) -> None:
         )
 
 
-def _announce(name: str, runtime: str, settings: SurgeSettings) -> None:
+def _announce(name: str, runtime: str, settings: SurgeSettings, options: SurgeOptions) -> None:
     if settings.open_loop:
         plan = settings.open_loop_plan()
+        drivers = f"{plan.process_count} driver process(es)"
+        if options.engine is Engine.LOCUST:
+            drivers = f"{options.expect_workers or options.workers} Locust worker(s)"
         load = (
             f"open-loop arrivals {plan.shape.text} (~{plan.shape.expected(plan.duration):.0f} "
-            f"over {plan.duration:g}s) in {plan.process_count} driver process(es), patience "
+            f"over {plan.duration:g}s) in {drivers}, patience "
             f"{plan.patience:g}s, impatience {plan.impatience}"
             + (f" (up to {plan.max_attempts} attempts)" if plan.impatience != "none" else "")
         )
@@ -409,7 +416,8 @@ def _print_outcome(outcome: SurgeOutcome) -> None:
     run = outcome.run
     print(format_table(outcome.metrics))
     if outcome.timeline is not None and outcome.plan is not None:
-        print(format_open_loop(outcome.plan, outcome.timeline))
+        drivers = "Locust worker(s)" if outcome.locust is not None else "driver process(es)"
+        print(format_open_loop(outcome.plan, outcome.timeline, drivers=drivers))
     print(f"stopped   {run.stop_reason} after {run.surge_seconds:.2f}s")
     if run.skipped_faults:
         print(f"skipped   {', '.join(run.skipped_faults)}: the surge ended before their turn")

@@ -16,42 +16,36 @@ on that client, one at a time, as a Jepsen process requires.
 from __future__ import annotations
 
 import asyncio
-import random
-import resource
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from harness.client import ClaimOutcome, OutcomeType, Reason
+from harness.client import ClaimOutcome, OutcomeType
 from harness.history import History, OpFunction
-from harness.surge.attempts import OP_TYPE, backoff_delay, recorded_claim, retryable
+from harness.surge.attempts import recorded_claim
 from harness.surge.claimers import ClaimTransport
+from harness.surge.crowdrules import (
+    ArrivalNames,
+    CrowdRules,
+    Pacer,
+    count_answer,
+    count_arrival,
+    in_flight_cap,
+    own_arrivals,
+)
 from harness.surge.driver import Progress
 from harness.surge.metrics import answer_class
 from harness.surge.openplan import Impatience, OpenLoopPlan, default_procs
 from harness.surge.selfcheck import DriverGauge, DriverReport
-from harness.surge.timeline import TimelinePart, TimelineRecorder
-
-EARLY_S = 0.0005
-"""An arrival due within this is started now rather than slept for (a sleep is ~1 ms)."""
-YIELD_EVERY = 32
-"""A driver that is behind starts this many arrivals at most before letting answers in."""
-MAX_IN_FLIGHT = 10_000
+from harness.surge.timeline import Timeline, TimelinePart, TimelineRecorder, merge_parts
 
 __all__ = ["Crowd", "CrowdPart", "Impatience", "OpenLoopPlan", "default_procs", "in_flight_cap"]
 
 
-def in_flight_cap(procs: int) -> int:
-    """Logical claims one driver process keeps in flight at most: what its file descriptors
-    allow (each request holds a socket), shared among ``procs``, capped at MAX_IN_FLIGHT. An
-    arrival that finds the cap full waits, and is counted late."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return MAX_IN_FLIGHT
-    return max(16, min(MAX_IN_FLIGHT, (soft - 256) // max(1, procs)))
-
-
 @dataclass
 class CrowdPart:
-    """What one driver process hands back (picklable: it crosses the process boundary)."""
+    """What one driver hands back (a driver process over its pipe, a Locust worker in its final
+    message as JSON): its timeline, its own report, and its counts."""
 
     timeline: TimelinePart
     driver: DriverReport
@@ -59,6 +53,45 @@ class CrowdPart:
     attempted: int
     peak_rss_kb: int = 0
     """The driver process's peak resident memory (0: the crowd ran in the main process)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timeline": self.timeline.to_json(),
+            "driver": asdict(self.driver),
+            "indeterminate": self.indeterminate,
+            "attempted": self.attempted,
+            "peak_rss_kb": self.peak_rss_kb,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CrowdPart:
+        return cls(
+            TimelinePart.from_json(data["timeline"]),
+            DriverReport(**data["driver"]),
+            int(data["indeterminate"]),
+            int(data["attempted"]),
+            int(data.get("peak_rss_kb", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class CrowdTotals:
+    """The parts of every driver of one surge, added up: what the summary and surge.json
+    report, whichever drivers (processes or Locust workers) ran the crowd."""
+
+    timeline: Timeline
+    driver: DriverReport
+    indeterminate: int
+
+
+def combine_parts(parts: Iterable[CrowdPart]) -> CrowdTotals:
+    """One timeline, one driver report and one count of indeterminate answers from the parts."""
+    parts = list(parts)
+    return CrowdTotals(
+        merge_parts(p.timeline for p in parts),
+        DriverReport.combine([p.driver for p in parts]),
+        sum(p.indeterminate for p in parts),
+    )
 
 
 class Crowd:
@@ -89,8 +122,7 @@ class Crowd:
         self.timeline = TimelineRecorder()
         self.gauge = DriverGauge(0)
         self.indeterminate = 0
-        self._users = random.Random(f"{plan.seed}:users:{index}")
-        self._jitter = random.Random(f"{plan.seed}:backoff:{index}")
+        self.rules = CrowdRules(plan, index)
         self._t0 = history.t0_ns / 1e9
 
     async def run(self) -> CrowdPart:
@@ -101,23 +133,15 @@ class Crowd:
         slots = asyncio.Semaphore(in_flight_cap(plan.process_count))
         tasks: set[asyncio.Task[None]] = set()
         deadline = self.start + plan.duration
-        schedule = plan.shape.offsets(plan.duration, random.Random(f"{plan.seed}:arrivals"))
-        unyielded = 0
+        pacer = Pacer()
         try:
-            for n, offset in enumerate(schedule):
-                if n % self.count != self.index:
-                    continue
+            for n, offset in own_arrivals(plan, self.index, self.count):
                 planned = self.start + offset
-                ahead = planned - loop.time()
-                if ahead > EARLY_S:
-                    await asyncio.sleep(ahead)
-                    unyielded = 0
-                elif (unyielded := unyielded + 1) >= YIELD_EVERY:
-                    await asyncio.sleep(0)
-                    unyielded = 0
+                wait = pacer.wait(planned - loop.time())
+                if wait is not None:
+                    await asyncio.sleep(wait)
                 await slots.acquire()
-                late = self.gauge.arrived(max(0.0, loop.time() - planned))
-                self.timeline.arrival(offset, late)
+                count_arrival(self.timeline, self.gauge, offset, loop.time() - planned)
                 task = loop.create_task(self._arrival(n, planned, deadline, slots))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -135,33 +159,25 @@ class Crowd:
         self, n: int, planned: float, deadline: float, slots: asyncio.Semaphore
     ) -> None:
         """One user's logical claim: the first request at its planned time, then as impatient
-        as the plan says, never starting a request after the arrivals' end."""
-        plan = self.plan
+        as the plan says (harness.surge.crowdrules)."""
         loop = asyncio.get_running_loop()
-        process = f"d{self.index}-a{n}"
-        user = f"u{self._users.randrange(plan.users)}"
-        key = f"{process}-k"
+        names = ArrivalNames.of(f"d{self.index}", n)
+        user = self.rules.user()
         intended = planned
         try:
-            for attempt in range(plan.max_attempts):
-                outcome = await self._attempt(process, user, key, intended)
-                if (
-                    plan.impatience is Impatience.NONE
-                    or not retryable(outcome)
-                    or attempt + 1 >= plan.max_attempts
-                    or loop.time() >= deadline
-                ):
+            for attempt in range(self.plan.max_attempts):
+                outcome = await self._attempt(names, user, intended)
+                now = loop.time()
+                delay = self.rules.next_attempt(outcome, attempt, now, deadline)
+                if delay is None:
                     return
-                if plan.impatience is Impatience.SAME_KEY:
-                    delay = backoff_delay(self._jitter, attempt, plan.backoff, plan.backoff_cap)
-                    intended = loop.time() + delay
+                intended = now + delay
+                if delay:
                     await asyncio.sleep(delay)
-                else:
-                    intended = loop.time()
         finally:
             slots.release()
 
-    async def _attempt(self, process: str, user: str, key: str, intended: float) -> ClaimOutcome:
+    async def _attempt(self, names: ArrivalNames, user: str, intended: float) -> ClaimOutcome:
         """One request, recorded; its latency from ``intended`` (monotonic seconds) and from
         its send go into the timeline."""
         claimer = self.transport.lease()
@@ -169,21 +185,13 @@ class Crowd:
         self.timeline.request_sent(asyncio.get_running_loop().time() - self.start)
         try:
             outcome, invoke, done = await recorded_claim(
-                self.history, claimer, self.campaign_id, process, user, key, OpFunction.CLAIM
-            )
+                self.history, claimer, self.campaign_id, names.process, user, names.key,
+                OpFunction.CLAIM,
+            )  # fmt: skip
         finally:
             self.transport.give_back(claimer)
         if outcome.type is OutcomeType.INFO:
             self.indeterminate += 1
-        reason = str(outcome.reason)
-        self.progress.answers[answer_class(outcome.type, reason)] += 1
-        answered_at = done.time / 1e9 + self._t0  # monotonic seconds
-        self.timeline.answered(
-            answered_at - self.start,
-            OP_TYPE[outcome.type],
-            reason,
-            int((answered_at - intended) * 1e9),
-            done.time - invoke.time,
-            outcome.reason is Reason.TIMEOUT,
-        )
+        self.progress.answers[answer_class(outcome.type, str(outcome.reason))] += 1
+        count_answer(self.timeline, outcome, invoke, done, self._t0, self.start, intended)
         return outcome

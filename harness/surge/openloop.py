@@ -35,7 +35,7 @@ from harness.history.merge import merge_ops
 from harness.nemesis import Nemesis, compose
 from harness.surge.blocking import run_blocking
 from harness.surge.claimers import ClaimTransport
-from harness.surge.crowd import Crowd, CrowdPart
+from harness.surge.crowd import Crowd, CrowdPart, combine_parts
 from harness.surge.driver import Progress, SurgeDriver, SurgeRun
 from harness.surge.openplan import OpenLoopPlan
 from harness.surge.plan import FaultWindow, SurgeSettings
@@ -233,10 +233,10 @@ class OpenLoopDriver(SurgeDriver):
                 pool.stop(wait=finished)  # interrupted: at once, the teardown must not wait
             self.rss_kb = [p.peak_rss_kb for p in parts]
         surge_seconds = loop.time() - start
-        self.indeterminate += sum(p.indeterminate for p in parts)
-        self.timeline = merge_parts(p.timeline for p in parts)
-        driver = DriverReport.combine([p.driver for p in parts])
-        return surge_seconds, driver
+        totals = combine_parts(parts)
+        self.indeterminate += totals.indeterminate
+        self.timeline = totals.timeline
+        return surge_seconds, totals.driver
 
     def merged(self, meta: dict[str, Any]) -> History:
         """This process's history (campaign, faults, drain, read) and every driver process's

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from harness.errors import UsageError
-from harness.surge.arrivals import ArrivalShape
+from harness.surge.arrivals import ArrivalShape, parse_arrivals
 
 
 class Impatience(StrEnum):
@@ -86,3 +86,14 @@ class OpenLoopPlan:
         data["impatience"] = str(self.impatience)
         data["procs"] = self.process_count
         return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OpenLoopPlan:
+        """The plan :meth:`to_json` wrote (a Locust worker gets its plan in its job)."""
+        return cls(
+            **{
+                **data,
+                "shape": parse_arrivals(data["shape"]),
+                "impatience": Impatience(data["impatience"]),
+            }
+        )

@@ -13,11 +13,14 @@ from harness.surge.timeline import Timeline
 COLUMNS = ("offered", "sent", "answered", "granted", "refused", "errors", "gave_up", "late")
 
 
-def format_open_loop(plan: OpenLoopPlan, timeline: Timeline, max_rows: int = 20) -> str:
+def format_open_loop(
+    plan: OpenLoopPlan, timeline: Timeline, max_rows: int = 20, drivers: str = "driver process(es)"
+) -> str:
+    """The lines; ``drivers`` names what split the arrivals (processes, or Locust workers)."""
     late = timeline.late
     lines = [
         f"arrivals  {timeline.arrivals} offered by {plan.shape.text} over {plan.duration:g}s "
-        f"({plan.process_count} driver process(es)); late (> {LATE_AFTER_S * 1000:.0f} ms) "
+        f"({plan.process_count} {drivers}); late (> {LATE_AFTER_S * 1000:.0f} ms) "
         f"{late} ({timeline.late_share:.2%})",
         f"patience  {plan.patience:g}s, impatience {plan.impatience}"
         + (f", up to {plan.max_attempts} attempts" if plan.impatience != "none" else ""),

@@ -5,6 +5,7 @@ the whole history and compute the metrics."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable
@@ -213,10 +214,10 @@ def execute_surge(
         _check_http_faults(settings, deployment)
         if announce is not None:
             announce(deployment.name)
-        if settings.open_loop:
-            return _open_loop(settings, options, deployment, campaign, started, progress)
         if options.engine is Engine.LOCUST:
             return _locust(settings, options, deployment, campaign, started, progress)
+        if settings.open_loop:
+            return _open_loop(settings, options, deployment, campaign, started, progress)
         history = History(
             options.history_path,
             meta={"campaign": campaign.to_json(), "surge": settings.to_json()},
@@ -259,8 +260,9 @@ def execute_surge(
 
 
 def check_engine(settings: SurgeSettings, options: SurgeOptions) -> None:
-    """The Locust engine drives the closed loop with 1 to MAX_WORKERS workers, and needs Locust
-    installed (exit code 3 naming the extra); found before anything starts."""
+    """The Locust engine drives the closed loop or the open-loop crowd with 1 to MAX_WORKERS
+    workers, and needs Locust installed (exit code 3 naming the extra); found before anything
+    starts."""
     if options.engine is not Engine.LOCUST:
         return
     low = 0 if options.master_bind is not None else 1
@@ -283,10 +285,10 @@ def check_engine(settings: SurgeSettings, options: SurgeOptions) -> None:
             f"--expect-workers must be from --workers ({options.workers}, at least 1) to "
             f"{MAX_WORKERS}, got {expect}"
         )
-    if settings.open_loop:
+    if settings.open_loop and settings.procs is not None:
         raise UsageError(
-            "--engine locust drives the closed loop (--clients); --arrivals is not supported "
-            "on it yet (docs/locust.md)"
+            "--procs splits the arrivals over the asyncio engine's driver processes; on "
+            "--engine locust the workers split them: --workers N (docs/locust.md)"
         )
     require_locust()
 
@@ -328,6 +330,14 @@ def _fleet(deployment: Deployment, adapter: str | None) -> tuple[CrowdTarget, Fl
     return CrowdTarget(url, adapter), containers
 
 
+def locust_plan(settings: SurgeSettings, workers: int) -> OpenLoopPlan | None:
+    """The open-loop plan a Locust surge's ``workers`` split (None: the closed loop): the
+    driver count is the workers', so the summary and surge.json say how many drove it."""
+    if not settings.open_loop:
+        return None
+    return dataclasses.replace(settings.open_loop_plan(), procs=workers)
+
+
 def _locust(
     settings: SurgeSettings,
     options: SurgeOptions,
@@ -336,12 +346,16 @@ def _locust(
     started: float,
     progress: Callable[[Progress], None] | None,
 ) -> SurgeOutcome:
-    """The closed loop on Locust workers (harness.surge.locust.driver): the history is merged
-    from the workers' parts once the final read is in, then written whole."""
+    """The closed loop or the open-loop crowd on Locust workers (harness.surge.locust.driver):
+    the history is merged from the workers' parts once the final read is in, then written
+    whole."""
+    expect = options.expect_workers if options.expect_workers is not None else options.workers
+    plan = locust_plan(settings, expect)
     meta: dict[str, Any] = {
         "campaign": campaign.to_json(),
         "surge": settings.to_json(),
         "engine": "locust",
+        **({"open_loop": plan.to_json()} if plan is not None else {}),
     }
     history = History(None, meta=meta)
     nemesis = deployment.nemesis(history)
@@ -352,6 +366,7 @@ def _locust(
     driver = LocustDriver(
         settings, campaign, history, transport, control, nemesis, target, options.workers,
         progress, bind=bind, expect=options.expect_workers, notice=options.notice, fleet=fleet,
+        plan=plan,
     )  # fmt: skip
     try:
         try:
@@ -396,6 +411,8 @@ def _locust(
         fast_path=False,
         logs=deployment.logs(80),
         artifacts=deployment.artifacts(),
+        timeline=driver.timeline,
+        plan=plan,
         locust=driver.locust,
     )
 

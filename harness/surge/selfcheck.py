@@ -164,7 +164,12 @@ class DriverGauge:
         while True:
             before = loop.time()
             await asyncio.sleep(LOOP_PROBE_S)
-            self.max_loop_lag = max(self.max_loop_lag, loop.time() - before - LOOP_PROBE_S)
+            self.woke(loop.time() - before - LOOP_PROBE_S)
+
+    def woke(self, late_by: float) -> None:
+        """A probe sleeping LOOP_PROBE_S woke ``late_by`` seconds late (the asyncio watcher
+        above, or a gevent one on a Locust worker)."""
+        self.max_loop_lag = max(self.max_loop_lag, late_by)
 
     def report(self, surge_s: float, attempted: int) -> DriverReport:
         return DriverReport(

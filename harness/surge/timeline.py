@@ -19,7 +19,7 @@ time; ``sent`` by the send; ``answered`` and its classes and the second's latenc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -73,6 +73,25 @@ class TimelinePart:
     second_latency: dict[int, bytes] = field(default_factory=dict)
     intended: bytes = b""
     sent: bytes = b""
+
+    def to_json(self) -> dict[str, Any]:
+        """As JSON (a Locust worker's final message is printed by the master as a JSON line):
+        seconds as string keys, the histograms' encodings (base64 already) as text."""
+        return {
+            "seconds": {str(s): asdict(c) for s, c in self.seconds.items()},
+            "second_latency": {str(s): h.decode("ascii") for s, h in self.second_latency.items()},
+            "intended": self.intended.decode("ascii"),
+            "sent": self.sent.decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TimelinePart:
+        return cls(
+            seconds={int(s): SecondCounts(**c) for s, c in data["seconds"].items()},
+            second_latency={int(s): h.encode("ascii") for s, h in data["second_latency"].items()},
+            intended=data["intended"].encode("ascii"),
+            sent=data["sent"].encode("ascii"),
+        )
 
 
 class TimelineRecorder:

@@ -22,7 +22,28 @@ DOCKER = ("--runtime", "docker", "--engine", "locust")
         (("--engine", "locust", "--workers", "two"), "expected a whole number"),
         (("--workers", 2), "--workers is for --engine locust"),
         (("--engine", "gevent"), "expected one of asyncio, locust"),
-        (("--engine", "locust", "--arrivals", "constant:10"), "--arrivals is not supported"),
+        (
+            ("--engine", "locust", "--arrivals", "constant:10", "--procs", 2),
+            "on --engine locust the workers split them: --workers N",
+        ),
+        (
+            ("--engine", "locust", "--arrivals", "constant:10", "--clients", 5),
+            "--clients is for the closed loop (--clients); with --arrivals use",
+        ),
+        (
+            ("--engine", "locust", "--arrivals", "constant:10", "--retry-policy", "same-key"),
+            "--retry-policy is for the closed loop",
+        ),
+        (("--engine", "locust", "--patience", 1), "--patience needs an open-loop crowd"),
+        (("--engine", "locust", "--arrivals", "spike:1:2"), "expected spike:BASE:PEAK:AT:HOLD"),
+        (
+            ("--engine", "locust", "--arrivals", "constant:10", "--impatience", "rage"),
+            "unknown --impatience 'rage'",
+        ),
+        (
+            ("--engine", "locust", "--probe", "metastable"),
+            "--probe runs on the open-loop crowd: it takes no --engine locust",
+        ),
         (("--master-bind", "127.0.0.1:5557"), "--master-bind is for --engine locust"),
         (("--engine", "locust", "--master-bind", "nohost"), "expected HOST:PORT"),
         (("--engine", "locust", "--master-bind", "127.0.0.1:0"), "expected HOST:PORT"),

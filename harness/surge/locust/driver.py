@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from harness.history.recorder import read_lines, read_well_formed
 from harness.nemesis import Nemesis
 from harness.runtime.process import die_with_parent, free_port
 from harness.surge.claimers import ClaimTransport
+from harness.surge.crowd import CrowdPart, combine_parts
 from harness.surge.driver import Progress, SurgeDriver
 from harness.surge.locust.fleet import (
     FleetFactory,
@@ -47,8 +49,10 @@ from harness.surge.locust.fleet import (
 )
 from harness.surge.locust.protocol import LocustJob, MasterEvent, WorkerFinal, worker_name
 from harness.surge.openloop import CrowdTarget
+from harness.surge.openplan import OpenLoopPlan
 from harness.surge.plan import SurgeSettings
 from harness.surge.selfcheck import DriverReport
+from harness.surge.timeline import Timeline
 
 READY_TIMEOUT_S = 30.0
 """How long the master waits for its workers to connect (Locust and harness imports: ~1-2 s)."""
@@ -104,12 +108,18 @@ class LocustDriver(SurgeDriver):
         expect: int | None = None,
         notice: Callable[[str], None] | None = None,
         fleet: FleetFactory | None = None,
+        plan: OpenLoopPlan | None = None,
     ) -> None:
         """``workers`` workers are started by ``fleet`` (made with the scratch folder and the
         children's environment; default: local processes); the master binds ``bind`` (default:
         the fleet's address, a free port) and waits for ``expect`` workers in all (default:
-        ``workers``), telling ``notice`` the command for the others."""
+        ``workers``), telling ``notice`` the command for the others. With ``plan`` the workers
+        drive that open-loop crowd (each every ``expect``-th arrival) instead of
+        ``settings.clients`` closed-loop users."""
         super().__init__(settings, campaign, history, transport, control, nemesis, progress)
+        self.plan = plan
+        self.timeline: Timeline | None = None
+        """The open-loop crowd's timeline, merged from every worker's part (None: closed loop)."""
         self.target = target
         self.local_workers = workers
         self.workers = expect if expect is not None else workers
@@ -129,6 +139,7 @@ class LocustDriver(SurgeDriver):
             retry_policy=s.retry_policy, max_retries=s.max_retries, backoff=s.backoff,
             backoff_cap=s.backoff_cap, seed=s.seed, client_timeout=s.client_timeout,
             t0_ns=self.history.t0_ns, workers=self.workers, adapter=self.target.adapter,
+            open_loop=self.plan.to_json() if self.plan is not None else None,
         )  # fmt: skip
 
     async def _setup(self) -> None:
@@ -179,8 +190,14 @@ class LocustDriver(SurgeDriver):
                 )
             await fleet.start(self.local_workers, port)
             self.phase = "the surge"
-            await self._expect(MasterEvent.STARTED)
-            start = asyncio.get_running_loop().time()
+            if self.plan is not None:
+                self.progress.crowd = (
+                    f"open-loop crowd {self.plan.shape.text} on {self.workers} Locust worker(s)"
+                )
+            started = await self._expect(MasterEvent.STARTED)
+            # the open loop's time 0 (the master's clock is this machine's monotonic clock, as
+            # asyncio's loop.time()); the closed loop's users start now
+            start = started.get("start_ns", time.monotonic_ns()) / 1e9
             done = await self._with_faults(self._expect(MasterEvent.DONE), start)
             finished = True
         finally:
@@ -202,6 +219,8 @@ class LocustDriver(SurgeDriver):
             self.stops.update(final.stops)
             self.indeterminate += final.indeterminate
         surge_s = float(done["surge_s"])
+        if self.plan is not None:
+            return surge_s, self._crowd_report(finals)
         attempted = sum(f.attempted for f in finals)
         report = DriverReport(
             clients=self.settings.clients, clients_never_sent=sum(f.never_sent for f in finals),
@@ -210,6 +229,17 @@ class LocustDriver(SurgeDriver):
             attempted=attempted, procs=self.workers,
         )  # fmt: skip
         return surge_s, report
+
+    def _crowd_report(self, finals: list[WorkerFinal]) -> DriverReport:
+        """The open loop: every worker's crowd part merged as the driver processes' are
+        (harness.surge.crowd.combine_parts): the timeline, late arrivals, both latencies and
+        the driver's report (each worker's CPU, loop lag and arrival lag)."""
+        parts = [CrowdPart.from_json(f.open_loop) for f in finals if f.open_loop is not None]
+        if not parts:
+            raise InfrastructureError("no Locust worker handed back its open-loop crowd's part")
+        totals = combine_parts(parts)
+        self.timeline = totals.timeline
+        return totals.driver
 
     async def _expect(self, wanted: MasterEvent) -> dict[str, Any]:
         """The master's events up to ``wanted`` (progress on the way updates the live line)."""

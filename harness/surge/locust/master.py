@@ -2,10 +2,12 @@
 CONFIG.json``, started by harness.surge.locust.driver (gevent: never imported by the harness).
 
 It binds Locust's master runner, waits for the expected workers, sends each its job, starts the
-users, appends every op batch to that worker's part file as it arrives, and ends the surge when
-the duration is up or every user has stopped: STOP, then each worker's last batch and FINAL, then
-Locust's quit. Its events go to stdout as JSON lines (protocol.MasterEvent); Locust's log to
-stderr. Exit code 0 once DONE is printed, 3 after an ERROR line.
+users (the open loop: sends each worker GO once all are READY), appends every op batch to that
+worker's part file as it arrives, and ends the surge when the duration is up or every user has
+stopped (the open loop: every worker's crowd has sent its FINAL): STOP, then each worker's last
+batch and FINAL, then Locust's quit. Its events go to stdout as JSON lines
+(protocol.MasterEvent); Locust's log to stderr. Exit code 0 once DONE is printed, 3 after an
+ERROR line.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from harness import notrio  # noqa: F401 - before anything that imports httpx
 
 # isort: split
 from harness.surge.locust.clock import ClockEstimate, RoundTrip, estimate
-from harness.surge.locust.protocol import LocustJob, MasterEvent, Message, WorkerFinal
+from harness.surge.locust.protocol import (
+    LocustJob,
+    MasterEvent,
+    Message,
+    WorkerFinal,
+    worker_name,
+)
 from harness.surge.locust.user import ClaimUser
 
 FINAL_GRACE_S = 5.0
@@ -34,6 +42,9 @@ worker's FINAL before it counts the worker as lost."""
 PROGRESS_EVERY_S = 1.0
 PINGS = 8
 PING_TIMEOUT_S = 2.0
+START_AFTER_NS = 300_000_000
+"""Open loop: the schedule's time 0 is this long after every worker said it was ready (GO must
+reach them first)."""
 
 
 def emit(event: MasterEvent, **data: Any) -> None:
@@ -54,6 +65,8 @@ class Collector:
         self.clocks: dict[int, ClockEstimate] = {}
         self._pongs: dict[str, tuple[int, int]] = {}
         """Ping id -> (worker time, master time received)."""
+        self.ready: set[int] = set()
+        """Open loop: workers that have their crowd ready (READY) and wait for GO."""
 
     def assign(self, node_id: str) -> int:
         number = self.workers[node_id] = len(self.workers) + 1
@@ -91,6 +104,11 @@ class Collector:
         if worker is not None:
             self.finals[worker] = WorkerFinal.from_json(msg.data)
             self._files[worker].flush()
+
+    def on_ready(self, environment: Environment, msg: Any, **_: Any) -> None:
+        worker = self.workers.get(msg.node_id)
+        if worker is not None:
+            self.ready.add(worker)
 
     def on_pong(self, environment: Environment, msg: Any, **_: Any) -> None:
         self._pongs[msg.data["id"]] = (int(msg.data["mono_ns"]), time.monotonic_ns())
@@ -134,6 +152,11 @@ class Collector:
             for w in live
         )
 
+    def all_final(self, runner: MasterRunner) -> bool:
+        """Every worker still there has sent its FINAL (the open loop's end: each worker's
+        crowd ends on its own once its arrivals are answered)."""
+        return set(self.workers.values()) - self.missing(runner) <= set(self.finals)
+
     def close(self) -> None:
         for out in self._files.values():
             out.close()
@@ -150,6 +173,7 @@ def main(argv: list[str]) -> int:
     runner.register_message(Message.PROGRESS, collector.on_progress)
     runner.register_message(Message.FINAL, collector.on_final)
     runner.register_message(Message.PONG, collector.on_pong)
+    runner.register_message(Message.READY, collector.on_ready)
     emit(MasterEvent.LISTENING, port=int(config["bind_port"]))
     try:
         return _surge(runner, collector, job, float(config["duration"]), float(config["ready_s"]))
@@ -179,27 +203,38 @@ def _surge(
             emit(MasterEvent.ERROR, message=str(exc))
             return 3
         runner.send_message(Message.JOB, job.for_worker(number).to_json(), node.id)
-    started = time.monotonic()
-    emit(MasterEvent.STARTED, mono_ns=time.monotonic_ns(), wall_ns=time.time_ns())
-    runner.start(job.clients, spawn_rate=job.clients)
-    ticked = started
-    while (
-        time.monotonic() - started < duration
-        and collector.finished() < job.clients
-        and not collector.idle(runner)
-    ):
+    if job.open_loop is not None:
+        started = _go(runner, collector, ready_s)
+        if started is None:
+            return 3
+        # every planned arrival starts, late or not (the asyncio crowd's rule): STOP only once
+        # a crowd is later than its last claim could be, which ends its arrivals there
+        horizon = duration + job.finish_within_s + FINAL_GRACE_S
+
+        def running() -> bool:
+            return not collector.all_final(runner)
+    else:
+        started = time.monotonic()
+        horizon = duration
+        emit(MasterEvent.STARTED, mono_ns=time.monotonic_ns(), wall_ns=time.time_ns())
+        runner.start(job.clients, spawn_rate=job.clients)
+
+        def running() -> bool:
+            return collector.finished() < job.clients and not collector.idle(runner)
+
+    ticked = time.monotonic()
+    while time.monotonic() - started < horizon and running():
         gevent.sleep(0.02)
         if time.monotonic() - ticked >= PROGRESS_EVERY_S:
             ticked = time.monotonic()
             emit(MasterEvent.PROGRESS, workers=collector.progress)
     surge_s = time.monotonic() - started
     runner.send_message(Message.STOP, None)
-    wait_until = time.monotonic() + job.client_timeout + 2.0 + FINAL_GRACE_S
-    while time.monotonic() < wait_until:
-        expected = set(collector.workers.values()) - collector.missing(runner)
-        if expected <= set(collector.finals):
-            break
+    wait_until = time.monotonic() + job.finish_within_s + FINAL_GRACE_S
+    while time.monotonic() < wait_until and not collector.all_final(runner):
         gevent.sleep(0.02)
+    if job.open_loop is not None:
+        surge_s = time.monotonic() - started  # the crowd's surge ends with its last answer
     lost = sorted(set(collector.workers.values()) - set(collector.finals))
     emit(
         MasterEvent.DONE,
@@ -210,6 +245,32 @@ def _surge(
         clocks={str(w): c.to_json() for w, c in collector.clocks.items()},
     )
     return 0
+
+
+def _go(runner: MasterRunner, collector: Collector, ready_s: float) -> float | None:
+    """Open loop: once every worker is READY, send each GO with the schedule's time 0 on its own
+    clock (the master's plus its offset) and say STARTED with that time 0 on the master's clock
+    (the harness's, on this machine: the fault windows count from it). Returns time 0 as
+    ``time.monotonic()`` seconds; None after an ERROR line."""
+    deadline = time.monotonic() + ready_s
+    while not set(collector.workers.values()) <= collector.ready:
+        if time.monotonic() > deadline:
+            waiting = sorted(set(collector.workers.values()) - collector.ready)
+            emit(
+                MasterEvent.ERROR,
+                message=f"Locust worker(s) {', '.join(map(worker_name, waiting))} did not get "
+                f"their crowd ready within {ready_s:g}s",
+            )
+            return None
+        gevent.sleep(0.01)
+    start_ns = time.monotonic_ns() + START_AFTER_NS
+    for node_id, number in collector.workers.items():
+        offset = collector.clocks[number].offset_ns
+        runner.send_message(Message.GO, {"start_ns": start_ns + offset}, node_id)
+    emit(
+        MasterEvent.STARTED, mono_ns=time.monotonic_ns(), wall_ns=time.time_ns(), start_ns=start_ns
+    )
+    return start_ns / 1e9
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ Order of one surge: the master sends ``JOB`` to each worker as soon as it connec
 is there before Locust's spawn message, which travels on the same ZeroMQ socket after it); the
 workers claim, sending ``OPS`` batches and ``PROGRESS`` counts; when the duration is up or every
 user has stopped, the master broadcasts ``STOP``; each worker lets its claims in flight finish,
-ships its last batch and its ``FINAL`` counts. The master prints its own events to stdout as
-JSON lines (``MasterEvent``) for the harness.
+ships its last batch and its ``FINAL`` counts. The open loop (a job with ``open_loop``) starts
+no Locust users: each worker builds its crowd and says ``READY``; once all have, the master sends
+each ``GO`` with the schedule's time 0 on that worker's clock; each crowd ends by itself and its
+``FINAL`` carries its timeline part. The master prints its own events to stdout as JSON lines
+(``MasterEvent``) for the harness.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+STOP_GRACE_S = 2.0
+"""After STOP, claims in flight get their timeout plus this to finish before the last batch."""
 
 
 class Message(StrEnum):
@@ -31,6 +37,10 @@ class Message(StrEnum):
     FINAL = "cc-final"
     PING = "cc-ping"
     PONG = "cc-pong"
+    READY = "cc-ready"
+    """Open loop: the worker has its job and its adapters, and waits for GO."""
+    GO = "cc-go"
+    """Open loop: the schedule's time 0 on the worker's own monotonic clock (``start_ns``)."""
 
 
 class MasterEvent(StrEnum):
@@ -66,6 +76,25 @@ class LocustJob:
     adapter: str | None = None
     worker: int = 0
     """Which worker this copy of the job is for (1..workers; 0 before the master assigns it)."""
+    open_loop: dict[str, Any] | None = None
+    """The open-loop crowd's plan (``OpenLoopPlan.to_json()``; None: the closed loop's
+    ``clients`` users). The worker drives every ``workers``-th arrival
+    (harness.surge.locust.crowd)."""
+
+    @property
+    def claim_timeout(self) -> float:
+        """Seconds one claim may take: the crowd's patience, or the closed loop's client timeout."""
+        if self.open_loop is not None:
+            return float(self.open_loop["patience"])
+        return self.client_timeout
+
+    @property
+    def finish_within_s(self) -> float:
+        """After STOP, how long the worker's claims in flight may take before its last batch:
+        one claim, a same-key backoff of the open loop (a retry may start after the arrivals'
+        end), and STOP_GRACE_S."""
+        backoff = float(self.open_loop["backoff_cap"]) if self.open_loop is not None else 0.0
+        return self.claim_timeout + backoff + STOP_GRACE_S
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +128,9 @@ class WorkerFinal:
     numbers are the master's, in the order they connected)."""
     address: str = ""
     """The worker's IP address toward the master: tells workers on hosts of their own apart."""
+    open_loop: dict[str, Any] | None = None
+    """Open loop: the worker's ``CrowdPart.to_json()`` (timeline, late arrivals, latency from the
+    intended start and from the send), merged by the harness with the other workers'."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

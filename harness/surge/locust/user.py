@@ -8,6 +8,9 @@ harness.surge.driver's clients do, with the same answer classification (the job'
 ``claim_or_indeterminate``) and the same op values. Process ids carry the worker:
 ``w<worker>-c<n>``, keys ``w<worker>-c<n>-k<m>``. Each claim is also a Locust ``request`` event,
 so Locust's own statistics and web UI see the surge.
+
+For the open loop (``--arrivals``) the worker runs no ClaimUser: :class:`WorkerState` builds the
+worker's :class:`~harness.surge.locust.crowd.GeventCrowd` from the job, and drives it from GO.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from harness.client import (
     claim_or_indeterminate,
 )
 from harness.client.recorded import completion
-from harness.history import OpFunction
+from harness.history import Op, OpFunction
 from harness.surge.attempts import (
     NETWORK_ERRORS,
     OP_TYPE,
@@ -46,17 +49,18 @@ from harness.surge.attempts import (
     claim_value,
     retryable,
 )
+from harness.surge.crowd import CrowdPart
 from harness.surge.driver import UserPool
+from harness.surge.locust.crowd import PREWARM_ADAPTERS, AdapterPool, GeventCrowd
 from harness.surge.locust.protocol import LocustJob, Message, WorkerFinal, worker_name
 from harness.surge.locust.recorder import PartRecorder
 from harness.surge.metrics import answer_class
 from harness.surge.openloop import CrowdTarget
+from harness.surge.openplan import OpenLoopPlan
 
 BATCH_EVERY_S = 0.2
 BATCH_MAX_OPS = 2000
 """A batch is shipped every BATCH_EVERY_S, or at once when this many ops are waiting."""
-STOP_GRACE_S = 2.0
-"""After STOP, claims in flight get ``client_timeout`` plus this to finish before the last batch."""
 STATE_ATTRIBUTE = "coupon_chaos_worker"
 USERS_PER_ADAPTER = 16
 """Users of one worker that share one protocol-v1 adapter (its httpx pool, its connections).
@@ -95,6 +99,10 @@ class WorkerState:
         self.final_sent = False
         self.cpu_at_job = 0.0
         self._adapters: dict[int, ClaimAdapter] = {}
+        self.crowd: GeventCrowd | None = None
+        """Open loop: this worker's share of the arrivals (None: the closed loop's users)."""
+        self._crowd_adapters: AdapterPool | None = None
+        self._crowd_running = False
 
     def adapter(self, n: int) -> tuple[ClaimAdapter, bool]:
         """The adapter client ``n`` claims through, and whether it is the client's own (to close
@@ -115,13 +123,41 @@ class WorkerState:
         self.cpu_at_job = time.process_time()
         self.recorder = PartRecorder(job.t0_ns)
         self.pool = UserPool(job.users, job.per_user_limit)
+        if job.open_loop is not None:
+            self._prepare_crowd(job, OpenLoopPlan.from_json(job.open_loop))
         self.ready.set()
         gevent.spawn(self._ship_loop)
+        if job.open_loop is not None:
+            self.runner.send_message(Message.READY, {"worker": job.worker})
+
+    def _prepare_crowd(self, job: LocustJob, plan: OpenLoopPlan) -> None:
+        """The open-loop crowd of this worker, its first adapters built before GO."""
+        factory = CrowdTarget(job.url, job.adapter).factory(plan.patience)
+        adapters = self._crowd_adapters = AdapterPool(factory)
+        adapters.prewarm(PREWARM_ADAPTERS)
+        self.crowd = GeventCrowd(
+            plan, job.worker - 1, job.workers, worker_name(job.worker), adapters, self.claim,
+            job.t0_ns, self.stopping,
+        )  # fmt: skip
+
+    def on_go(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """Open loop: drive the crowd from the schedule's time 0 (on this worker's clock)."""
+        if self.crowd is not None and not self._crowd_running and not self.final_sent:
+            self._crowd_running = True
+            gevent.spawn(self._run_crowd, self.crowd, int(msg.data["start_ns"]) / 1e9)
+
+    def _run_crowd(self, crowd: GeventCrowd, start: float) -> None:
+        part = None
+        try:
+            part = crowd.run(start)
+        finally:  # a crowd that broke still ships what it recorded (its part is then missing)
+            self._finish(part)
 
     def on_stop(self, environment: Environment, msg: Any, **_: Any) -> None:
         if not self.stopping.is_set():
             self.stopping.set()
-            gevent.spawn(self._finish)
+            if not self._crowd_running:  # a running crowd finishes its claims, then the final
+                gevent.spawn(self._finish)
 
     def on_ping(self, environment: Environment, msg: Any, **_: Any) -> None:
         """A clock ping, answered at once with this worker's monotonic time (see clock.py)."""
@@ -159,11 +195,13 @@ class WorkerState:
                 },
             )
 
-    def _finish(self) -> None:
+    def _finish(self, crowd: CrowdPart | None = None) -> None:
         """Let the claims in flight finish (each is bounded by the client timeout), then the last
-        batch and the final counts."""
+        batch and the final counts (with the open-loop ``crowd``'s part, once it is done)."""
         assert self.job is not None
-        deadline = time.monotonic() + self.job.client_timeout + STOP_GRACE_S
+        if self.final_sent:
+            return
+        deadline = time.monotonic() + self.job.finish_within_s
         while self.active and time.monotonic() < deadline:
             gevent.sleep(0.02)
         self.ship()
@@ -178,11 +216,46 @@ class WorkerState:
             cpu_s=time.process_time() - self.cpu_at_job,
             host=socket.gethostname(),
             address=own_address(self.runner.master_host, self.runner.master_port),
+            open_loop=crowd.to_json() if crowd is not None else None,
         )
         self.final_sent = True
         self.runner.send_message(Message.FINAL, final.to_json())
         for adapter in self._adapters.values():
             adapter.close()
+        if self._crowd_adapters is not None:
+            self._crowd_adapters.close()
+
+    def claim(
+        self, adapter: ClaimAdapter, process: str, user: str, key: str
+    ) -> tuple[ClaimOutcome, Op, Op]:
+        """Invoke, send, complete, as harness.surge.attempts.recorded_claim records, counted
+        for the master and fired as a Locust ``request`` event: (outcome, invoke, completion)."""
+        assert self.job is not None
+        job = self.job
+        self.attempted += 1
+        invoke = self.recorder.invoke(
+            process, OpFunction.CLAIM, claim_value(job.campaign_id, user, key)
+        )
+        started = time.perf_counter()
+        outcome = claim_or_indeterminate(adapter, ClaimRequest(job.campaign_id, user, key))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        done = self.recorder.complete(invoke, OP_TYPE[outcome.type], *completion(outcome))
+        self.recorded()
+        if outcome.type is OutcomeType.INFO:
+            self.indeterminate += 1
+        kind = answer_class(outcome.type, str(outcome.reason))
+        self.answers[kind] += 1
+        self.environment.events.request.fire(
+            request_type="CLAIM",
+            name=kind,
+            response_time=elapsed_ms,
+            response_length=0,
+            exception=None
+            if outcome.type is not OutcomeType.INFO
+            else RuntimeError(outcome.detail or str(outcome.reason)),
+            context={},
+        )
+        return outcome, invoke, done
 
 
 def own_address(master_host: str, master_port: int) -> str:
@@ -206,6 +279,7 @@ def install_worker(environment: Environment) -> WorkerState | None:
     runner.register_message(Message.JOB, state.on_job)
     runner.register_message(Message.STOP, state.on_stop)
     runner.register_message(Message.PING, state.on_ping)
+    runner.register_message(Message.GO, state.on_go)
     setattr(environment, STATE_ATTRIBUTE, state)
     return state
 
@@ -285,7 +359,7 @@ class ClaimUser(User):
         ``SurgeDriver._logical_claim``); True once sold out."""
         key = f"{process}-k{next(keys)}"
         for attempt in itertools.count():
-            outcome = self._claim(state, job, adapter, process, user, key)
+            outcome, _, _ = state.claim(adapter, process, user, key)
             if outcome.type is OutcomeType.OK:
                 state.pool.granted(user)
                 return False
@@ -308,38 +382,3 @@ class ClaimUser(User):
             if job.retry_policy == "new-key":
                 key = f"{process}-k{next(keys)}"
         return False  # pragma: no cover - the loop returns
-
-    def _claim(
-        self,
-        state: WorkerState,
-        job: LocustJob,
-        adapter: ClaimAdapter,
-        process: str,
-        user: str,
-        key: str,
-    ) -> ClaimOutcome:
-        """Invoke, send, complete, as harness.surge.attempts.recorded_claim records."""
-        state.attempted += 1
-        invoke = state.recorder.invoke(
-            process, OpFunction.CLAIM, claim_value(job.campaign_id, user, key)
-        )
-        started = time.perf_counter()
-        outcome = claim_or_indeterminate(adapter, ClaimRequest(job.campaign_id, user, key))
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        state.recorder.complete(invoke, OP_TYPE[outcome.type], *completion(outcome))
-        state.recorded()
-        if outcome.type is OutcomeType.INFO:
-            state.indeterminate += 1
-        kind = answer_class(outcome.type, str(outcome.reason))
-        state.answers[kind] += 1
-        self.environment.events.request.fire(
-            request_type="CLAIM",
-            name=kind,
-            response_time=elapsed_ms,
-            response_length=0,
-            exception=None
-            if outcome.type is not OutcomeType.INFO
-            else RuntimeError(outcome.detail or str(outcome.reason)),
-            context={},
-        )
-        return outcome
