@@ -28,12 +28,14 @@ def locust_children(pid: int) -> list[psutil.Process]:
 
 
 def surging(pid: int) -> list[psutil.Process]:
-    """The master and both workers, once they are all there (and a moment to start claiming)."""
+    """The master and both workers, once they are all there, and 4 s for both to claim and ship a
+    batch (the master pings each worker and sends its job first; 1.5 s was too short on a loaded
+    machine: no claim of one worker in the history yet)."""
     deadline = time.monotonic() + 30
     while len(found := locust_children(pid)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(found) == 3, found
-    time.sleep(1.5)
+    time.sleep(4.0)
     return found
 
 
