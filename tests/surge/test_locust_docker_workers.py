@@ -12,7 +12,6 @@ COUPON_CHAOS_REQUIRE_DOCKER=1, tests/needs.py) and run in the Docker tests' one 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from harness.history import History
 from harness.runtime.docker_cleanup import find_leftovers
 from harness.runtime.docker_engine import connect
 from tests.clirun import start_cli
+from tests.workers import claims_per_worker, worker_of
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("docker")]
 
@@ -43,15 +43,6 @@ def docker_surge(out: Path, *args: object) -> tuple[int, str, dict[str, Any], di
     report = json.loads((out / "report.json").read_text())
     summary = json.loads((out / "surge.json").read_text())
     return proc.returncode, stdout + stderr, report, summary
-
-
-def claims_per_worker(history: History) -> Counter[str]:
-    """Claims invoked per worker prefix (``w1`` of ``w1-c7``)."""
-    return Counter(
-        op.process.split("-")[0]
-        for op in history.ops
-        if op.f == "claim" and op.is_invoke and op.process.startswith("w")
-    )
 
 
 def assert_two_hosts(summary: dict[str, Any]) -> None:
@@ -102,9 +93,9 @@ def test_two_worker_containers_catch_the_stock_race(tmp_path: Path) -> None:
     violation = next(v for v in report["violations"] if v["invariant"] == "no-over-issuance")
     history = History.read_jsonl(out / "history.jsonl")
     evidence = violation["evidence"]["ops"]
-    assert {history.ops[i].process.split("-")[0] for i in evidence["items"]} <= {"w1", "w2"}
+    assert {worker_of(history.ops[i].process) for i in evidence["items"]} <= {"w1", "w2"}
     granted = [
         op for op in history.ops if op.f == "claim" and op.type == "ok" and op.process[0] == "w"
     ]
     assert evidence["count"] == len(granted) > 200
-    assert {op.process.split("-")[0] for op in granted} == {"w1", "w2"}
+    assert {worker_of(op.process) for op in granted} == {"w1", "w2"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from harness.checkers import check_history
 from harness.history import History
 from harness.invariants import ALL_INVARIANTS
 from tests.clirun import run_cli
+from tests.workers import claims_per_worker, worker_of
 
 # no importorskip: importing locust gevent-patches the test process. Locust is in the test extra.
 
@@ -32,15 +32,6 @@ def locust_surge(
     report = json.loads((out / "report.json").read_text())
     summary = json.loads((out / "surge.json").read_text())
     return result, report, summary
-
-
-def workers_of(history: History) -> Counter[str]:
-    """Claims invoked per worker prefix (``w1`` of ``w1-c7``)."""
-    return Counter(
-        op.process.split("-")[0]
-        for op in history.ops
-        if op.f == "claim" and op.is_invoke and op.process.startswith("w")
-    )
 
 
 @pytest.mark.slow
@@ -60,7 +51,7 @@ def test_two_workers_pass_every_invariant_on_the_merged_history(tmp_path: Path) 
     assert summary["driver"]["procs"] == 2 and summary["driver"]["cpu_s"] > 0
     assert summary["metrics"]["granted"] == 50
     history = History.read_jsonl(out / "history.jsonl")
-    per_worker = workers_of(history)
+    per_worker = claims_per_worker(history)
     assert set(per_worker) == {"w1", "w2"} and min(per_worker.values()) > 0
     # every op a worker recorded reached the master, and the merge kept them all
     finals = {f["worker"]: f for f in summary["locust"]["finals"]}
@@ -105,13 +96,13 @@ def test_two_workers_catch_the_stock_race(tmp_path: Path) -> None:
     # the evidence counts every acknowledged claim and lists the first 20 (capped): the listed
     # ones are workers' claims, and the counted ones are the grants of both workers
     evidence = violation["evidence"]["ops"]
-    listed = {history.ops[i].process.split("-")[0] for i in evidence["items"]}
+    listed = {worker_of(history.ops[i].process) for i in evidence["items"]}
     assert listed <= {"w1", "w2"}, listed
     granted = [
         op for op in history.ops if op.f == "claim" and op.type == "ok" and op.process[0] == "w"
     ]
     assert evidence["count"] == len(granted) > 60
-    assert {op.process.split("-")[0] for op in granted} == {"w1", "w2"}
+    assert {worker_of(op.process) for op in granted} == {"w1", "w2"}
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ from harness.surge.arrivals import parse_arrivals
 from harness.surge.crowdrules import own_arrivals
 from harness.surge.openplan import OpenLoopPlan
 from tests.clirun import run_cli
+from tests.workers import worker_of
 
 # no importorskip: importing locust gevent-patches the test process. Locust is in the test extra.
 
@@ -39,11 +40,6 @@ def locust_crowd(
     report = json.loads((out / "report.json").read_text())
     summary = json.loads((out / "surge.json").read_text())
     return result, report, summary
-
-
-def worker_of(process: str) -> str:
-    """``w1`` of ``w1-a17``."""
-    return process.split("-")[0]
 
 
 @pytest.mark.slow

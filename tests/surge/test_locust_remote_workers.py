@@ -15,6 +15,7 @@ import pytest
 
 from harness.history import History
 from tests.clirun import cli_env, start_cli
+from tests.workers import worker_of
 
 
 def free_port() -> int:
@@ -62,6 +63,6 @@ def test_workers_started_from_the_printed_command_join_the_surge(tmp_path: Path)
     summary = json.loads((out / "surge.json").read_text())
     assert summary["locust"]["workers"] == 2 and summary["locust"]["lost"] == []
     history = History.read_jsonl(out / "history.jsonl")
-    prefixes = {op.process.split("-")[0] for op in history.ops if op.process.startswith("w")}
+    prefixes = {worker_of(op.process) for op in history.ops if op.process.startswith("w")}
     assert prefixes == {"w1", "w2"}
     assert summary["metrics"]["granted"] == 30

@@ -13,6 +13,7 @@ import pytest
 
 from harness.history import History
 from tests.clirun import start_cli
+from tests.workers import worker_of
 
 
 def locust_children(pid: int) -> list[psutil.Process]:
@@ -60,7 +61,7 @@ def test_master_and_workers_die_with_the_harness(how: str, tmp_path: Path) -> No
             # what both workers had sent before the interrupt is in the history
             history = History.read_jsonl(tmp_path / "history.jsonl")
             claims = [op for op in history.ops if op.f == "claim" and op.is_completion]
-            assert {op.process.split("-")[0] for op in claims} == {"w1", "w2"}, stderr
+            assert {worker_of(op.process) for op in claims} == {"w1", "w2"}, stderr
             assert history.meta["engine"] == "locust"
         else:
             proc.kill()

@@ -18,6 +18,7 @@ from harness.history import History, OpType
 from harness.invariants import ALL_INVARIANTS
 from harness.surge.arrivals import parse_arrivals
 from tests.clirun import run_cli
+from tests.workers import worker_of
 
 SPIKE = "spike:40:400:1.5:2"
 
@@ -72,7 +73,7 @@ def test_open_loop_spike_keeps_the_invariants_and_measures_itself(tmp_path: Path
     assert [op.index for op in ops] == list(range(len(ops)))
     assert check_history(history).valid
     claims = [op for op in ops if op.f == "claim"]
-    assert {op.process.split("-")[0] for op in claims} == {"d0", "d1"}
+    assert {worker_of(op.process) for op in claims} == {"d0", "d1"}
     for op in claims:
         if op.invoke_index is not None:
             assert ops[op.invoke_index].process == op.process
